@@ -1,0 +1,1 @@
+"""PbC Workbooks helper library: data, models, charts and apps behind the workbooks."""
