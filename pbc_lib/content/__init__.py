@@ -1,0 +1,1 @@
+"""Teaching content kept as data: question sets and reference tables the workbooks show."""
