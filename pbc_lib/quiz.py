@@ -223,7 +223,7 @@ class Quiz(widgets.VBox):
     """A "Check your understanding" block: the questions and a running score under them."""
 
     def __init__(
-        self, questions: Sequence[_Question], title: str = "Check your understanding"
+        self, questions: Sequence[_Question], title: str | None = "Check your understanding"
     ) -> None:
         self.questions = list(questions)
         if not self.questions:
@@ -231,8 +231,8 @@ class Quiz(widgets.VBox):
         self.score = widgets.HTML("")
         for q in self.questions:
             q.on_status(self._update)
-        heading = widgets.HTML(f"<h2>{html.escape(title)}</h2>")
-        super().__init__([heading, *self.questions, self.score])
+        heading = [widgets.HTML(f"<h2>{html.escape(title)}</h2>")] if title else []
+        super().__init__([*heading, *self.questions, self.score])
         self.add_class("pbc-quiz")
         self._update()
 

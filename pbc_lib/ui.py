@@ -367,7 +367,9 @@ STYLE = """<style>
 .pbc-table th,.pbc-table td{border-bottom:1px solid #AEB7BD;padding:0.3em 0.6em;text-align:left;
  vertical-align:top}
 .pbc-table thead th{border-bottom:2px solid #425563}
-.pbc-table .num{text-align:right}
+.pbc-table .num{text-align:right !important}
+.pbc-table th,.pbc-table td,.pbc-table caption{text-align:left !important}
+.pbc-table td.num,.pbc-table th.num{text-align:right !important}
 .pbc-table-wrap{overflow-x:auto;max-width:100%}
 .pbc-error{border-left:6px solid #DA291C;background:#FFFFFF;color:#231F20;padding:0.6em 1em;
  margin:0.5em 0}

@@ -47,8 +47,8 @@ QUESTIONS = [
 
 
 def quiz() -> Quiz:
-    """The three questions of "Check your understanding"."""
-    return Quiz([MultipleChoice(**q) for q in QUESTIONS])
+    """The three questions of "Check your understanding" (the workbook gives the heading)."""
+    return Quiz([MultipleChoice(**q) for q in QUESTIONS], title=None)
 
 
 def roles_html() -> str:
