@@ -618,14 +618,19 @@ def referral_rates(rng: np.random.Generator, cm: np.ndarray) -> np.ndarray:
 
 def draw_referrals(rng: np.random.Generator, expected: np.ndarray, lists: np.ndarray) -> np.ndarray:
     """Poisson referral counts, redrawn where a practice's rate falls outside O'Sullivan's range."""
-    counts = rng.poisson(expected)
     lo, hi = REFERRAL_RANGE_V
+    low, high = lo * lists / 1000, hi * lists / 1000
+    # An expectation outside the range (a high latent rate times a high year's wobble) would make
+    # the redraws below fail most of the time: hold it inside the range first.
+    expected = np.clip(expected, low, high)
+    counts = rng.poisson(expected)
     for _ in range(200):
-        bad = (counts < lo * lists / 1000) | (counts > hi * lists / 1000)
+        bad = (counts < low) | (counts > high)
         if not bad.any():
             break
         counts[bad] = rng.poisson(expected[bad])
-    return counts.astype(np.int64)
+    # Still outside after 200 redraws (vanishingly rare): the nearest count inside the range.
+    return np.clip(counts, np.ceil(low), np.floor(high)).astype(np.int64)
 
 
 def gamma_effect(rng: np.random.Generator, shape: float, n: int) -> np.ndarray:

@@ -288,9 +288,10 @@ def table_html(
     rows = []
     for record in df.itertuples(index=False, name=None):
         cells = []
-        for i, (value, (_, fmt, right)) in enumerate(zip(record, cols, strict=True)):
+        for i, (value, (name, fmt, right)) in enumerate(zip(record, cols, strict=True)):
             tag = "th" if (row_headers and i == 0) else "td"
             attrs = (' scope="row"' if tag == "th" else "") + (num if right else "")
+            attrs += "" if tag == "th" else f' data-label="{html.escape(name)}"'
             cells.append(f"<{tag}{attrs}>{html.escape(fmt(value))}</{tag}>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
@@ -371,6 +372,11 @@ STYLE = """<style>
 .pbc-table th,.pbc-table td,.pbc-table caption{text-align:left !important}
 .pbc-table td.num,.pbc-table th.num{text-align:right !important}
 .pbc-table-wrap{overflow-x:auto;max-width:100%}
+@media (max-width:600px){.pbc-table,.pbc-table tbody,.pbc-table tr,.pbc-table th,.pbc-table td,
+ .pbc-table caption{display:block;width:auto}.pbc-table thead{display:none}
+ .pbc-table tr{border-bottom:2px solid #425563;padding:0.3em 0}
+ .pbc-table th,.pbc-table td{border:0;padding:0.15em 0.3em;text-align:left !important}
+ .pbc-table td[data-label]::before{content:attr(data-label) ": ";font-weight:bold}}
 .pbc-error{border-left:6px solid #DA291C;background:#FFFFFF;color:#231F20;padding:0.6em 1em;
  margin:0.5em 0}
 .pbc-feedback{border-left:6px solid #768692;padding:0.4em 0.8em;margin:0.4em 0;color:#231F20}

@@ -18,6 +18,11 @@ BACK_LINK = '<p class="pbc-back"><a href="../../../">All workbooks</a></p>'
 def header(notebook: str, folder: str = "workbooks") -> HTML:
     """The page style, a link back to the landing page, and the header for ``folder/notebook``."""
     entry = read_entry(REPO_ROOT / folder / notebook, REPO_ROOT)
-    meta = {"title": entry.title, "summary": entry.summary, "minutes": entry.minutes,
-            "outcomes": entry.outcomes, "data": entry.data}
+    meta = {
+        "title": entry.title,
+        "summary": entry.summary,
+        "minutes": entry.minutes,
+        "outcomes": entry.outcomes,
+        "data": entry.data,
+    }
     return HTML(page_css() + BACK_LINK + header_html(meta))

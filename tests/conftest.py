@@ -18,9 +18,17 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "tests" / "artifacts"
 SERVER_START_TIMEOUT_S = 90
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-default-apps", "--disable-extensions", "--metrics-recording-only",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--metrics-recording-only",
 ]
 
 
@@ -48,7 +56,9 @@ def voila_url():
     log = open(ARTIFACTS / "voila.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "pbc_lib.hosting", "--port", str(port)],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
@@ -115,3 +125,12 @@ def recorded_page(browser):
     page.set_default_timeout(120_000)
     yield RecordedPage(page)
     context.close()
+
+
+# Property tests explore new examples on every local run; in CI they use a fixed derivation so a
+# run can be repeated exactly (a failure found locally is kept in .hypothesis/ and replayed).
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    _hypothesis_settings.load_profile("ci")

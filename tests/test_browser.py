@@ -58,6 +58,20 @@ def _change_first_control(page) -> str:
     raise AssertionError("The first .pbc-control is not a control this test knows how to change.")
 
 
+def _screenshot(page, path) -> None:
+    """The whole page: Voilà scrolls inside #rendered_cells, so grow the viewport to fit it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => { const r = document.querySelector('#rendered_cells');"
+        " return r ? r.scrollHeight : document.documentElement.scrollHeight; }"
+    )
+    page.set_viewport_size({"width": size["width"], "height": min(max(height, 600), 30000)})
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+
+
 def _wait_until_rendered(page, expected_charts: int) -> None:
     page.wait_for_selector("#rendered_cells", state="visible")
     if expected_charts:
@@ -84,8 +98,7 @@ def test_notebook_renders_and_responds(notebook, voila_url, recorded_page):
     page.goto(f"{voila_url}voila/render/{notebook}", wait_until="domcontentloaded")
     _wait_until_rendered(page, expected)
     shot = ARTIFACTS / "screenshots" / (notebook.replace("/", "__") + ".png")
-    shot.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shot), full_page=True)
+    _screenshot(page, shot)
 
     charts = page.locator("figure.pbc-chart")
     assert charts.count() == expected, f"expected {expected} charts, found {charts.count()}"
@@ -103,10 +116,11 @@ def test_notebook_renders_and_responds(notebook, voila_url, recorded_page):
         page.wait_for_function(
             "before => { const now = [...document.querySelectorAll('figure.pbc-chart svg')]"
             ".map(e => e.outerHTML); return now.length && now.some((h, i) => h !== before[i]); }",
-            arg=before, timeout=30_000,
+            arg=before,
+            timeout=30_000,
         )
         assert page.locator(".pbc-error:visible").count() == 0, f"error after {action}"
-        page.screenshot(path=str(shot.with_suffix(".changed.png")), full_page=True)
+        _screenshot(page, shot.with_suffix(".changed.png"))
 
     assert recorded_page.foreign_requests() == []
 
@@ -114,9 +128,7 @@ def test_notebook_renders_and_responds(notebook, voila_url, recorded_page):
 def test_landing_page_lists_every_notebook_and_links_work(voila_url, recorded_page):
     page = recorded_page.page
     page.goto(voila_url, wait_until="load")
-    shot = ARTIFACTS / "screenshots" / "landing.png"
-    shot.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shot), full_page=True)
+    _screenshot(page, ARTIFACTS / "screenshots" / "landing.png")
     entries = [e for group in catalogue(REPO).values() for e in group]
     assert entries
     for entry in entries:
@@ -130,3 +142,29 @@ def test_landing_page_lists_every_notebook_and_links_work(voila_url, recorded_pa
     page.wait_for_selector("#rendered_cells", state="visible")
     assert page.url.endswith(f"/voila/render/{entries[0].path}")
     assert recorded_page.foreign_requests() == []
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_notebook_fits_a_phone(notebook, voila_url, browser):
+    """On a 375 px wide phone every chart shows its narrow drawing, and none is wider than the
+    screen."""
+    meta = json.loads((REPO / notebook).read_text(encoding="utf-8"))["metadata"]["pbc"]
+    context = browser.new_context(viewport={"width": 375, "height": 800}, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    try:
+        page.goto(f"{voila_url}voila/render/{notebook}", wait_until="domcontentloaded")
+        _wait_until_rendered(page, meta["charts"])
+        widths = page.eval_on_selector_all(
+            "figure.pbc-chart",
+            "figs => figs.map(f => [...f.querySelectorAll('svg')]"
+            ".filter(s => s.getBoundingClientRect().width > 0)"
+            ".map(s => s.getBoundingClientRect().right))",
+        )
+        assert len(widths) == meta["charts"]
+        for visible in widths:
+            assert len(visible) == 1, "exactly one drawing of each chart should show"
+            assert visible[0] <= 375 + 1, f"a chart runs off a 375 px screen ({visible[0]:.0f} px)"
+        _screenshot(page, ARTIFACTS / "screenshots" / (notebook.replace("/", "__") + ".phone.png"))
+    finally:
+        context.close()

@@ -1,4 +1,4 @@
-"""The server settings and page template: nothing fetched from another host, landing from metadata."""
+"""Server settings and page template: nothing fetched from another host; landing from metadata."""
 
 from __future__ import annotations
 

@@ -23,8 +23,11 @@ def test_every_notebook_is_collected_by_nbval_in_strict_mode():
     for nb in NOTEBOOKS:
         top = nb.relative_to(REPO).parts[0]
         assert top in ini["testpaths"], f"{nb} is outside nbval's test paths"
-    stray = [p for p in REPO.rglob("*.ipynb")
-             if ".ipynb_checkpoints" not in p.parts and ".venv" not in p.parts and p not in NOTEBOOKS]
+    stray = [
+        p
+        for p in REPO.rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts and ".venv" not in p.parts and p not in NOTEBOOKS
+    ]
     assert stray == [], f"notebooks outside workbooks/ and exercises/ would go untested: {stray}"
 
 
@@ -43,11 +46,15 @@ def test_notebook_is_executed_deterministic_and_clean(path):
     counts = [c["execution_count"] for c in code]
     assert counts == list(range(1, len(code) + 1)), "re-execute with `make notebooks`"
     assert "widgets" not in nb["metadata"], "saved widget state: re-execute with `make notebooks`"
-    assert not PERSONAL.search(raw), f"personal path in {path.name}: {PERSONAL.search(raw).group(0)}"
+    assert not PERSONAL.search(raw), (
+        f"personal path in {path.name}: {PERSONAL.search(raw).group(0)}"
+    )
     for cell in code:
         for out in cell.get("outputs", []):
             assert out["output_type"] != "error", "a cell raised an error"
-            assert out.get("name") != "stderr", f"stderr output: {''.join(out.get('text', ''))[:200]}"
+            assert out.get("name") != "stderr", (
+                f"stderr output: {''.join(out.get('text', ''))[:200]}"
+            )
     entry = read_entry(path, REPO)
     assert nb["metadata"].get("title") == entry.title
     assert isinstance(nb["metadata"]["pbc"].get("charts"), int)

@@ -9,38 +9,48 @@ from hypothesis import strategies as st
 
 from pbc_lib.models import practice_profile as pp
 
-PRACTICES = pd.DataFrame({
-    "practice_id": ["WM001", "WM002", "WM003"],
-    "practice_name": ["A Surgery", "B Surgery", "C Surgery"],
-    "locality": ["North", "North", "South"],
-    "predecessor_pct": ["X PCT", "X PCT", "Y PCT"],
-    "list_size": [1000, 3000, 2000],
-    "need_index": [1.1, 0.9, 1.0],
-})
+PRACTICES = pd.DataFrame(
+    {
+        "practice_id": ["WM001", "WM002", "WM003"],
+        "practice_name": ["A Surgery", "B Surgery", "C Surgery"],
+        "locality": ["North", "North", "South"],
+        "predecessor_pct": ["X PCT", "X PCT", "Y PCT"],
+        "list_size": [1000, 3000, 2000],
+        "need_index": [1.1, 0.9, 1.0],
+    }
+)
 # WM001: 1000 people, 200 aged 65-74; WM002: 3000, 300 aged 85+; WM003: 2000, none older.
-POPULATION = pd.DataFrame({
-    "practice_id": ["WM001", "WM001", "WM002", "WM002", "WM003"],
-    "sex": ["F", "M", "F", "M", "F"],
-    "age_band": ["16-44", "65-74", "16-44", "85+", "5-15"],
-    "persons": [800, 200, 2700, 300, 2000],
-})
-LISTS = pd.DataFrame({
-    "practice_id": ["WM001", "WM002", "WM003"],
-    "financial_year": ["2006/07"] * 3,
-    "registered_patients": [1000, 3000, 2000],
-})
-ACTIVITY = pd.DataFrame({
-    "practice_id": ["WM001", "WM002", "WM003", "WM001", "WM002", "WM003"],
-    "financial_year": ["2006/07"] * 6,
-    "pod": ["gp_referral"] * 3 + ["non_elective"] * 3,
-    "activity": [200, 300, 100, 100, 300, 200],
-})
-PRESCRIBING = pd.DataFrame({
-    "practice_id": ["WM001", "WM002", "WM003"],
-    "financial_year": ["2006/07"] * 3,
-    "items": [20000, 45000, 25000],
-    "net_ingredient_cost_gbp": [200000.0, 480000.0, 280000.0],
-})
+POPULATION = pd.DataFrame(
+    {
+        "practice_id": ["WM001", "WM001", "WM002", "WM002", "WM003"],
+        "sex": ["F", "M", "F", "M", "F"],
+        "age_band": ["16-44", "65-74", "16-44", "85+", "5-15"],
+        "persons": [800, 200, 2700, 300, 2000],
+    }
+)
+LISTS = pd.DataFrame(
+    {
+        "practice_id": ["WM001", "WM002", "WM003"],
+        "financial_year": ["2006/07"] * 3,
+        "registered_patients": [1000, 3000, 2000],
+    }
+)
+ACTIVITY = pd.DataFrame(
+    {
+        "practice_id": ["WM001", "WM002", "WM003", "WM001", "WM002", "WM003"],
+        "financial_year": ["2006/07"] * 6,
+        "pod": ["gp_referral"] * 3 + ["non_elective"] * 3,
+        "activity": [200, 300, 100, 100, 300, 200],
+    }
+)
+PRESCRIBING = pd.DataFrame(
+    {
+        "practice_id": ["WM001", "WM002", "WM003"],
+        "financial_year": ["2006/07"] * 3,
+        "items": [20000, 45000, 25000],
+        "net_ingredient_cost_gbp": [200000.0, 480000.0, 280000.0],
+    }
+)
 
 
 def test_activity_rates_hand_computed():
@@ -100,7 +110,10 @@ def test_practices_in_locality_sorted():
     [
         (lambda: pp.practice_facts(PRACTICES, POPULATION, "WM999"), "no practice with the code"),
         (lambda: pp.practices_in_locality(PRACTICES, "East"), "no locality called"),
-        (lambda: pp.activity_rates(ACTIVITY, LISTS, "WM001", "1999/00"), "no list sizes for 1999/00"),
+        (
+            lambda: pp.activity_rates(ACTIVITY, LISTS, "WM001", "1999/00"),
+            "no list sizes for 1999/00",
+        ),
         (lambda: pp.age_sex_shares(POPULATION, "WM999", "x"), "no population figures"),
     ],
 )

@@ -29,10 +29,14 @@ class GlossarySearch(App):
 
     def __init__(self) -> None:
         super().__init__()
-        self.terms = data.load_table("glossary").sort_values("term", key=lambda s: s.str.lower(),
-                                                             ignore_index=True)
-        self.query = widgets.Text(placeholder="Type part of a term, e.g. budget",
-                                  description="Search", continuous_update=True)
+        self.terms = data.load_table("glossary").sort_values(
+            "term", key=lambda s: s.str.lower(), ignore_index=True
+        )
+        self.query = widgets.Text(
+            placeholder="Type part of a term, e.g. budget",
+            description="Search",
+            continuous_update=True,
+        )
         self.result = widgets.HTML()
         self.query.observe(lambda _: self.refresh(), names="value")
         self.widget = widgets.VBox([self.query, self.errors, self.result])
@@ -42,21 +46,27 @@ class GlossarySearch(App):
         """Terms whose name or definition contains ``query`` (case ignored); all for blank."""
         query = query.strip()
         if len(query) > MAX_QUERY:
-            raise GlossaryError(f"Searches are limited to {MAX_QUERY} characters; "
-                                f"yours has {len(query)}. Try one word.")
+            raise GlossaryError(
+                f"Searches are limited to {MAX_QUERY} characters; "
+                f"yours has {len(query)}. Try one word."
+            )
         if not query:
             return self.terms
-        hit = (self.terms["term"].str.contains(query, case=False, regex=False)
-               | self.terms["definition"].str.contains(query, case=False, regex=False))
+        hit = self.terms["term"].str.contains(query, case=False, regex=False) | self.terms[
+            "definition"
+        ].str.contains(query, case=False, regex=False)
         return self.terms.loc[hit]
 
     def refresh(self) -> None:
         with guard(self.errors, what="searching the glossary"):
             rows = self.matches(self.query.value)
             if rows.empty:
-                self.result.value = (f"<p>No terms match “{html.escape(self.query.value.strip())}”."
-                                     " Try a shorter or different word.</p>")
+                self.result.value = (
+                    f"<p>No terms match “{html.escape(self.query.value.strip())}”."
+                    " Try a shorter or different word.</p>"
+                )
                 return
             table = rows[["term", "definition", "source"]].rename(
-                columns={"term": "Term", "definition": "Meaning", "source": "Source"})
+                columns={"term": "Term", "definition": "Meaning", "source": "Source"}
+            )
             self.result.value = table_html(table, caption=f"{len(rows)} of {len(self.terms)} terms")

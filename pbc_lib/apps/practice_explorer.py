@@ -19,14 +19,18 @@ from pbc_lib.models import practice_profile as pp
 from pbc_lib.ui import ChartView, gbp, guard, number, pct, table_html
 
 DEFAULT_YEAR = "2006/07"
-DATA_SOURCE = "Synthetic data for the fictional Wyndmoor PCT (PbC Workbooks data set, {files}), {year}"
+DATA_SOURCE = (
+    "Synthetic data for the fictional Wyndmoor PCT (PbC Workbooks data set, {files}), {year}"
+)
 
 
 class PracticeExplorer(App):
     """Locality, practice and year controls; facts, list-size, age and activity charts."""
 
-    summary = ("Practice explorer: choose a locality and a practice to compare its list, age "
-               "profile and activity per 1,000 patients with the PCT (interactive in Voilà).")
+    summary = (
+        "Practice explorer: choose a locality and a practice to compare its list, age "
+        "profile and activity per 1,000 patients with the PCT (interactive in Voilà)."
+    )
 
     def __init__(self, practice_id: str | None = None, year: str = DEFAULT_YEAR) -> None:
         super().__init__()
@@ -38,27 +42,40 @@ class PracticeExplorer(App):
         practice_id = practice_id or self.practices["practice_id"].iloc[0]
         home = self.practices.loc[self.practices["practice_id"] == practice_id, "locality"]
         if home.empty:
-            raise pp.ProfileError(f"There is no practice with the code {practice_id!r} in the data.")
+            raise pp.ProfileError(
+                f"There is no practice with the code {practice_id!r} in the data."
+            )
         self.locality = widgets.Dropdown(
-            options=sorted(self.practices["locality"].unique()), value=home.iloc[0],
-            description="Locality", style={"description_width": "initial"})
+            options=sorted(self.practices["locality"].unique()),
+            value=home.iloc[0],
+            description="Locality",
+            style={"description_width": "initial"},
+        )
         self.locality.add_class("pbc-control")
         self.practice = widgets.Dropdown(
-            options=self._practice_options(home.iloc[0]), value=practice_id,
-            description="Practice", style={"description_width": "initial"})
+            options=self._practice_options(home.iloc[0]),
+            value=practice_id,
+            description="Practice",
+            style={"description_width": "initial"},
+        )
         self.year = widgets.Dropdown(
-            options=sorted(self.activity["financial_year"].unique()), value=year,
-            description="Year", style={"description_width": "initial"})
+            options=sorted(self.activity["financial_year"].unique()),
+            value=year,
+            description="Year",
+            style={"description_width": "initial"},
+        )
         self.facts = widgets.HTML()
         self.list_view, self.pyramid_view, self.rates_view = ChartView(), ChartView(), ChartView()
         self.locality.observe(self._on_locality, names="value")
         self._quiet = False  # True while the locality is swapping the practice list
         self.practice.observe(lambda _: self._quiet or self.refresh(), names="value")
         self.year.observe(lambda _: self.refresh(), names="value")
-        controls = widgets.HBox([self.locality, self.practice, self.year],
-                                layout=widgets.Layout(flex_flow="row wrap"))
-        self.widget = widgets.VBox([controls, self.errors, self.facts, self.list_view,
-                                    self.pyramid_view, self.rates_view])
+        controls = widgets.HBox(
+            [self.locality, self.practice, self.year], layout=widgets.Layout(flex_flow="row wrap")
+        )
+        self.widget = widgets.VBox(
+            [controls, self.errors, self.facts, self.list_view, self.pyramid_view, self.rates_view]
+        )
         self.refresh()
 
     def _practice_options(self, locality: str) -> list[tuple[str, str]]:
@@ -93,25 +110,35 @@ class PracticeExplorer(App):
     def headline(self) -> pd.DataFrame:
         """The chosen practice's headline figures beside the PCT's, as a plain table."""
         facts = pp.practice_facts(self.practices, self.population, self.practice_id)
-        rx = pp.prescribing_per_head(self.prescribing, self.list_sizes, self.practice_id,
-                                     self.year.value)
+        rx = pp.prescribing_per_head(
+            self.prescribing, self.list_sizes, self.practice_id, self.year.value
+        )
         rates = pp.activity_rates(self.activity, self.list_sizes, self.practice_id, self.year.value)
         rows = [
-            ("Registered patients (2006/07)", number(facts["list_size"]),
-             f"{number(self.practices['list_size'].sum())} in all"),
+            (
+                "Registered patients (2006/07)",
+                number(facts["list_size"]),
+                f"{number(self.practices['list_size'].sum())} in all",
+            ),
             ("Aged 65 and over", pct(facts["older_share"]), pct(facts["pct_older_share"])),
             ("Additional-need index", f"{facts['need_index']:.2f}", "1.00"),
-            ("Prescribing items per patient", f"{rx['practice_items']:.1f}", f"{rx['pct_items']:.1f}"),
+            (
+                "Prescribing items per patient",
+                f"{rx['practice_items']:.1f}",
+                f"{rx['pct_items']:.1f}",
+            ),
             ("Prescribing cost per patient", gbp(rx["practice_cost"]), gbp(rx["pct_cost"])),
         ]
-        rows += [(f"{r.measure} per 1,000", number(r.practice_rate), number(r.pct_rate))
-                 for r in rates.itertuples()]
+        rows += [
+            (f"{r.measure} per 1,000", number(r.practice_rate), number(r.pct_rate))
+            for r in rates.itertuples()
+        ]
         return pd.DataFrame(rows, columns=["Measure", facts["practice_name"], "PCT average"])
 
     def headline_html(self) -> str:
-        caption = (f"Headline figures, {self.year.value}. "
-                   + DATA_SOURCE.format(files="practices, population, activity, prescribing",
-                                        year=self.year.value))
+        caption = f"Headline figures, {self.year.value}. " + DATA_SOURCE.format(
+            files="practices, population, activity, prescribing", year=self.year.value
+        )
         return table_html(self.headline(), caption=caption)
 
     def _facts_html(self, f: dict) -> str:
@@ -128,22 +155,42 @@ class PracticeExplorer(App):
     def _list_chart(self, name: str):
         df = self.practices[["practice_name", "list_size", "locality"]]
         chart = charts.ranked_bar(
-            df, "list_size", "practice_name", highlight=name, value_title="Registered patients",
+            df,
+            "list_size",
+            "practice_name",
+            highlight=name,
+            value_title="Registered patients",
             title="List size of every practice in Wyndmoor PCT",
             subtitle=f"{name} highlighted",
-            source=DATA_SOURCE.format(files="practices.csv", year="2006/07"))
-        table = df.sort_values("list_size", ascending=False).rename(columns={
-            "practice_name": "Practice", "list_size": "Registered patients", "locality": "Locality"})
+            source=DATA_SOURCE.format(files="practices.csv", year="2006/07"),
+        )
+        table = df.sort_values("list_size", ascending=False).rename(
+            columns={
+                "practice_name": "Practice",
+                "list_size": "Registered patients",
+                "locality": "Locality",
+            }
+        )
         return chart, table
 
     def _pyramid_chart(self, name: str):
         shares = pp.age_sex_shares(self.population, self.practice_id, name)
         chart = charts.age_pyramid(
-            shares, name, pp.PCT_LABEL, title=f"Age and sex of {name}'s patients",
+            shares,
+            name,
+            pp.PCT_LABEL,
+            title=f"Age and sex of {name}'s patients",
             subtitle="Bars: the practice; outlines: Wyndmoor PCT as a whole",
-            source=DATA_SOURCE.format(files="population.csv", year="2006/07"))
-        table = shares.assign(share=(shares["share"] * 100).round(1)).rename(columns={
-            "age_band": "Age band", "sex": "Sex", "share": "Share of list (%)", "group": "Group"})
+            source=DATA_SOURCE.format(files="population.csv", year="2006/07"),
+        )
+        table = shares.assign(share=(shares["share"] * 100).round(1)).rename(
+            columns={
+                "age_band": "Age band",
+                "sex": "Sex",
+                "share": "Share of list (%)",
+                "group": "Group",
+            }
+        )
         return chart, table
 
     def _rates_chart(self, name: str):
@@ -151,10 +198,22 @@ class PracticeExplorer(App):
         rates = pp.activity_rates(self.activity, self.list_sizes, self.practice_id, year)
         rates = rates.assign(unit="per 1,000 patients a year")
         chart = charts.rate_comparison(
-            rates, name, title=f"Hospital activity per 1,000 patients, {year}",
+            rates,
+            name,
+            title=f"Hospital activity per 1,000 patients, {year}",
             subtitle=f"{name} against the Wyndmoor PCT average",
-            source=DATA_SOURCE.format(files="activity.csv, list_sizes.csv", year=year))
-        table = rates[["measure", "practice_count", "practice_rate", "pct_rate"]].rename(columns={
-            "measure": "Measure", "practice_count": "Practice count",
-            "practice_rate": "Practice per 1,000", "pct_rate": "PCT per 1,000"}).round(1)
+            source=DATA_SOURCE.format(files="activity.csv, list_sizes.csv", year=year),
+        )
+        table = (
+            rates[["measure", "practice_count", "practice_rate", "pct_rate"]]
+            .rename(
+                columns={
+                    "measure": "Measure",
+                    "practice_count": "Practice count",
+                    "practice_rate": "Practice per 1,000",
+                    "pct_rate": "PCT per 1,000",
+                }
+            )
+            .round(1)
+        )
         return chart, table

@@ -19,15 +19,21 @@ ALL = "All strands"
 class TimelineExplorer(App):
     """Strand filter (all, or one category) and the timeline chart with its table."""
 
-    summary = ("Timeline of NHS commissioning 1991-2009: fundholding, PCTs, practice-based "
-               "commissioning, and targets and payment (interactive in Voilà).")
+    summary = (
+        "Timeline of NHS commissioning 1991-2009: fundholding, PCTs, practice-based "
+        "commissioning, and targets and payment (interactive in Voilà)."
+    )
 
     def __init__(self) -> None:
         super().__init__()
         self.events = data.load_table("timeline")
         categories = list(dict.fromkeys(self.events.sort_values("date")["category"].astype(str)))
-        self.strand = widgets.ToggleButtons(options=[ALL, *categories], value=ALL,
-                                            description="Show", style={"button_width": "auto"})
+        self.strand = widgets.ToggleButtons(
+            options=[ALL, *categories],
+            value=ALL,
+            description="Show",
+            style={"button_width": "auto"},
+        )
         self.view = ChartView()
         self.strand.observe(lambda _: self.refresh(), names="value")
         self.widget = widgets.VBox([self.strand, self.errors, self.view])
@@ -35,8 +41,11 @@ class TimelineExplorer(App):
 
     def selected(self) -> pd.DataFrame:
         """The events of the chosen strand, in date order."""
-        rows = self.events if self.strand.value == ALL else self.events.loc[
-            self.events["category"].astype(str) == self.strand.value]
+        rows = (
+            self.events
+            if self.strand.value == ALL
+            else self.events.loc[self.events["category"].astype(str) == self.strand.value]
+        )
         return rows.sort_values("date", ignore_index=True)
 
     def refresh(self) -> None:
@@ -44,8 +53,12 @@ class TimelineExplorer(App):
             rows = self.selected()
             strand = "" if self.strand.value == ALL else f": {self.strand.value}"
             chart = charts.timeline_chart(rows, title=f"NHS commissioning, 1991-2009{strand}")
-            table = pd.DataFrame({
-                "Date": pd.to_datetime(rows["date"]).dt.strftime("%d %b %Y"),
-                "Event": rows["event"], "What happened": rows["detail"], "Source": rows["source"],
-            })
+            table = pd.DataFrame(
+                {
+                    "Date": pd.to_datetime(rows["date"]).dt.strftime("%d %b %Y"),
+                    "Event": rows["event"],
+                    "What happened": rows["detail"],
+                    "Source": rows["source"],
+                }
+            )
             self.view.update(chart, table)

@@ -35,7 +35,9 @@ def page_config_hook(page_config: dict[str, Any], **kwargs: Any) -> dict[str, An
     return page_config
 
 
-def voila_argv(port: int = DEFAULT_PORT, base_url: str = "/", open_browser: bool = False) -> list[str]:
+def voila_argv(
+    port: int = DEFAULT_PORT, base_url: str = "/", open_browser: bool = False
+) -> list[str]:
     """The command-line settings the project serves with (tests start Voilà with the same)."""
     argv = [
         str(REPO_ROOT),
@@ -75,4 +77,6 @@ def main(argv: list[str] | None = None) -> None:
     config = Config()
     config.VoilaConfiguration.page_config_hook = page_config_hook
     print(f"Serving the PbC Workbooks at http://127.0.0.1:{args.port}{args.base_url}")
-    Voila.launch_instance(argv=voila_argv(args.port, args.base_url, args.open_browser), config=config)
+    Voila.launch_instance(
+        argv=voila_argv(args.port, args.base_url, args.open_browser), config=config
+    )

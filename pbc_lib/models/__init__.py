@@ -1,1 +1,1 @@
-"""Pure policy models: functions on DataFrames and numbers, with no widgets, printing or file I/O."""
+"""Pure policy models: functions on DataFrames and numbers; no widgets, printing or file I/O."""
