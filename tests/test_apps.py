@@ -62,7 +62,10 @@ def test_changing_locality_moves_to_its_first_practice_and_redraws():
 
 def test_changing_year_redraws_rates_for_that_year():
     app = PracticeExplorer(practice_id="WM010")
+    list_svg, rates_svg = app.list_view.svg, app.rates_view.svg
     app.year.value = "2004/05"
+    assert app.list_view.svg == list_svg  # list sizes are 2006/07 whatever the year
+    assert app.rates_view.svg != rates_svg
     assert "2004/05" in charts.chart_meta(app.rates_view.chart)["title"]
     shown = charts.chart_data(app.rates_view.chart).set_index("measure")
     expected = pp.activity_rates(app.activity, app.list_sizes, "WM010", "2004/05")

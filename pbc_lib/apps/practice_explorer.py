@@ -69,7 +69,7 @@ class PracticeExplorer(App):
         self.locality.observe(self._on_locality, names="value")
         self._quiet = False  # True while the locality is swapping the practice list
         self.practice.observe(lambda _: self._quiet or self.refresh(), names="value")
-        self.year.observe(lambda _: self.refresh(), names="value")
+        self.year.observe(lambda _: self.refresh(year_only=True), names="value")
         controls = widgets.HBox(
             [self.locality, self.practice, self.year], layout=widgets.Layout(flex_flow="row wrap")
         )
@@ -97,14 +97,18 @@ class PracticeExplorer(App):
     def practice_id(self) -> str:
         return self.practice.value
 
-    def refresh(self) -> None:
-        """Recompute every figure for the chosen practice and year, and redraw."""
+    def refresh(self, year_only: bool = False) -> None:
+        """Recompute the figures for the chosen practice and year, and redraw.
+
+        Only the activity chart depends on the year, so a change of year redraws just that one.
+        """
         with guard(self.errors, what="updating the practice explorer"):
             facts = pp.practice_facts(self.practices, self.population, self.practice_id)
             name = facts["practice_name"]
-            self.facts.value = self._facts_html(facts)
-            self.list_view.update(*self._list_chart(name))
-            self.pyramid_view.update(*self._pyramid_chart(name))
+            if not year_only:
+                self.facts.value = self._facts_html(facts)
+                self.list_view.update(*self._list_chart(name))
+                self.pyramid_view.update(*self._pyramid_chart(name))
             self.rates_view.update(*self._rates_chart(name))
 
     def headline(self) -> pd.DataFrame:
