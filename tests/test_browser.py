@@ -122,7 +122,39 @@ def test_notebook_renders_and_responds(notebook, voila_url, recorded_page):
         assert page.locator(".pbc-error:visible").count() == 0, f"error after {action}"
         _screenshot(page, shot.with_suffix(".changed.png"))
 
+    if expected:
+        _show_as_table_reveals_a_table(page)
+    if page.locator(".pbc-quiz-question").count():
+        _quiz_marks_an_answer(page)
     assert recorded_page.foreign_requests() == []
+
+
+def _show_as_table_reveals_a_table(page) -> None:
+    """The first chart's "Show as table" toggle shows its numbers, and hides them again."""
+    view = page.locator(".pbc-chart-view").first
+    table = view.locator("table.pbc-table")
+    assert not table.is_visible()
+    view.get_by_role("button", name="Show as table").click()
+    table.wait_for(state="visible", timeout=15_000)
+    assert table.locator("tbody tr").count() > 0
+    view.get_by_role("button", name="Hide table").click()
+    table.wait_for(state="hidden", timeout=15_000)
+
+
+def _quiz_marks_an_answer(page) -> None:
+    """Checking with no answer asks for one; an answer gets "Correct." or "Not quite." at once."""
+    question = page.locator(".pbc-quiz-question").first
+    feedback = question.locator(".pbc-feedback")
+    question.get_by_role("button", name="Check").click()
+    page.wait_for_function(
+        "el => el.innerText.includes('Choose an answer first')", arg=question.element_handle()
+    )
+    question.locator("input[type=radio]").first.check()
+    question.get_by_role("button", name="Check").click()
+    feedback.wait_for(state="visible", timeout=15_000)
+    assert re.match(r"(Correct\.|Not quite\.)", feedback.inner_text())
+    score = page.locator(".pbc-score").first.inner_text()
+    assert re.match(r"[01] of 1 checked answer correct", score), score
 
 
 def test_landing_page_lists_every_notebook_and_links_work(voila_url, recorded_page):
