@@ -2201,16 +2201,7 @@ def patient_costs_sidecar(df: pd.DataFrame, per_head: float, seed: int) -> dict:
 # Generate and write
 # --------------------------------------------------------------------------------------------
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "data"  # the repository's data/
-TABLES = (
-    "practices",
-    "population",
-    "list_sizes",
-    "activity",
-    "prescribing",
-    "prices",
-    "safety",
-    "patient_costs",
-)
+TABLES = STREAMS  # the generated tables, in the order they are drawn
 DECIMALS = {
     "need_index": 3,
     "net_ingredient_cost_gbp": 2,

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pbc_lib import data
+from pbc_lib import data, synth
 from pbc_lib.synth import AGE_BANDS, AGE_REL, FEMALE_TO_MALE
 
 OLDER = ["65-74", "75-84", "85+"]
@@ -23,16 +23,7 @@ NOW = "2006/07"
 
 @pytest.fixture(scope="module")
 def raw() -> dict[str, pd.DataFrame]:
-    names = (
-        "practices",
-        "population",
-        "list_sizes",
-        "activity",
-        "prescribing",
-        "prices",
-        "safety",
-        "patient_costs",
-    )
+    names = synth.TABLES
     return {
         n: pd.read_csv(data.DATA_DIR / f"{n}.csv", dtype={"financial_year": str}) for n in names
     }
@@ -254,16 +245,7 @@ ENTRIES = calibration_entries()
 # ------------------------------------------------------------------ the sidecar targets
 def test_there_are_targets_for_every_synthetic_table() -> None:
     tables = {name for name, _ in ENTRIES}
-    assert {
-        "practices",
-        "population",
-        "list_sizes",
-        "activity",
-        "prescribing",
-        "prices",
-        "safety",
-        "patient_costs",
-    } <= tables
+    assert set(synth.TABLES) <= tables
 
 
 @pytest.mark.parametrize(
