@@ -28,11 +28,14 @@ def execute_notebook(path: Path, timeout: int = EXECUTION_TIMEOUT_S) -> None:
         timeout=timeout,
         kernel_name="python3",
         store_widget_state=False,
+        record_timing=False,  # no per-cell timestamps: a re-run changes only what really changed
         resources={"metadata": {"path": str(path.resolve().parent)}},
     )
     client.widget_registry = {}  # no Output-widget capture: nbval has none
     client.execute()
     nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
     title = nb.metadata.get("pbc", {}).get("title")
     if title:
         nb.metadata["title"] = title

@@ -80,9 +80,22 @@ def test_headline_table_matches_the_models(explorer):
     assert "Headline figures, 2006/07" in explorer.headline_html()
 
 
-def test_unknown_practice_is_a_plain_error():
-    with pytest.raises(pp.ProfileError, match="no practice with the code 'XX1'"):
-        PracticeExplorer(practice_id="XX1")
+def test_an_app_that_cannot_start_shows_a_plain_panel_not_a_traceback():
+    app = PracticeExplorer(practice_id="XX1")
+    assert isinstance(app.failed, pp.ProfileError)
+    assert app.errors.visible and "no practice with the code 'XX1'" in app.errors.message
+    assert app.widget.children == (app.errors,)
+    assert app._repr_mimebundle_()["text/plain"] == PracticeExplorer.summary
+
+
+def test_a_data_file_that_fails_validation_is_explained_at_start(monkeypatch):
+    def bad_file():
+        raise data.DataValidationError("data/practices.csv", ["column `list_size` is missing."])
+
+    monkeypatch.setattr(data, "load_practices", bad_file)
+    app = PracticeExplorer()
+    assert "data/practices.csv" in app.errors.message and "list_size" in app.errors.message
+    assert "Traceback" not in app.errors.value
 
 
 def test_a_failing_refresh_shows_a_friendly_panel_and_keeps_old_charts(monkeypatch):

@@ -46,6 +46,7 @@ def test_notebook_is_executed_deterministic_and_clean(path):
     counts = [c["execution_count"] for c in code]
     assert counts == list(range(1, len(code) + 1)), "re-execute with `make notebooks`"
     assert "widgets" not in nb["metadata"], "saved widget state: re-execute with `make notebooks`"
+    assert not any("execution" in c["metadata"] for c in code), "timestamps: use `make notebooks`"
     assert not PERSONAL.search(raw), (
         f"personal path in {path.name}: {PERSONAL.search(raw).group(0)}"
     )

@@ -55,3 +55,20 @@ def test_code_passes_ruff():
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_app_failing_in_a_kernel_prints_no_traceback_under_the_cell(tmp_path):
+    """Logged error details must not reach stderr, which Voilà would show on the page."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from pbc_lib.apps.practice_explorer import PracticeExplorer\n"
+            "app = PracticeExplorer(practice_id='XX1')\nprint(app.errors.message)"
+        )
+    ]
+    path = tmp_path / "fail.ipynb"
+    nbformat.write(nb, path)
+    execute_notebook(path)
+    outputs = nbformat.read(path, as_version=4).cells[0].outputs
+    assert [o.get("name") for o in outputs] == ["stdout"]
+    assert "could not start" in outputs[0]["text"] and "Traceback" not in outputs[0]["text"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +72,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--open-browser", action="store_true")
     args = parser.parse_args(argv)
     add_template_path()
+    log_file = Path(tempfile.gettempdir()) / "pbc-workbooks-kernels.log"
+    os.environ.setdefault("PBC_LOG_FILE", str(log_file))  # kernels inherit it (see pbc_lib)
     from traitlets.config import Config
     from voila.app import Voila
 
     config = Config()
     config.VoilaConfiguration.page_config_hook = page_config_hook
     print(f"Serving the PbC Workbooks at http://127.0.0.1:{args.port}{args.base_url}")
+    print(f"Error details from the workbooks' kernels go to {os.environ['PBC_LOG_FILE']}")
     Voila.launch_instance(
         argv=voila_argv(args.port, args.base_url, args.open_browser), config=config
     )
