@@ -26,14 +26,41 @@ def test_explorer_starts_on_the_chosen_practice_with_every_chart(explorer):
     assert explorer.locality.value == "City Centre"
 
 
-def test_list_chart_highlights_the_practice_and_holds_every_list(explorer):
+def test_ranking_chart_highlights_the_practice_and_holds_every_list(explorer):
     shown = charts.chart_data(explorer.list_view.chart)
     practices = data.load_practices()
     assert len(shown) == len(practices)
-    assert shown["list_size"].sum() == practices["list_size"].sum()
-    assert (
-        "Bridge End Surgery highlighted" in charts.chart_meta(explorer.list_view.chart)["subtitle"]
-    )
+    assert shown["value"].sum() == practices["list_size"].sum()
+    meta = charts.chart_meta(explorer.list_view.chart)
+    assert meta["subtitle"] == "Bridge End Surgery highlighted"
+    assert meta["title"].startswith("List size: every practice")
+
+
+def test_ranking_by_another_measure_redraws_only_the_ranking():
+    app = PracticeExplorer(practice_id="WM001")
+    rates_svg = app.rates_view.svg
+    app.rank_by.value = "Share aged 65 and over"
+    shown = charts.chart_data(app.list_view.chart)
+    oldest = shown.iloc[0]
+    oldest_id = app.practices.set_index("practice_name").at[oldest["practice_name"], "practice_id"]
+    expected = pp.older_share(app.population, oldest_id) * 100
+    assert oldest["value"] == pytest.approx(expected)
+    assert shown["value"].is_monotonic_decreasing
+    assert app.rates_view.svg == rates_svg and app.errors.message == ""
+
+
+def test_a_change_of_year_re_ranks_a_rate_but_not_a_snapshot():
+    app = PracticeExplorer(practice_id="WM001")
+    app.rank_by.value = "GP referrals per 1,000"
+    before = charts.chart_data(app.list_view.chart)
+    app.year.value = "2004/05"
+    after = charts.chart_data(app.list_view.chart)
+    assert "2004/05" in charts.chart_meta(app.list_view.chart)["title"]
+    assert not before["value"].equals(after["value"])
+    app.rank_by.value = "List size"
+    snapshot = app.list_view.svg
+    app.year.value = "2005/06"
+    assert app.list_view.svg == snapshot
 
 
 def test_rates_chart_shows_the_model_figures(explorer):

@@ -131,3 +131,34 @@ def test_scaling_all_activity_and_lists_leaves_rates_unchanged(k):
     scaled = pp.activity_rates(scaled_a, scaled_l, "WM002", "2006/07")
     pd.testing.assert_series_equal(base["practice_rate"], scaled["practice_rate"])
     pd.testing.assert_series_equal(base["pct_rate"], scaled["pct_rate"])
+
+
+@pytest.mark.parametrize(
+    ("measure", "expected"),
+    [
+        ("List size", {"WM002": 3000, "WM003": 2000, "WM001": 1000}),
+        ("Share aged 65 and over", {"WM001": 20.0, "WM002": 10.0, "WM003": 0.0}),
+        ("Additional-need index", {"WM001": 1.1, "WM003": 1.0, "WM002": 0.9}),
+        ("GP referrals per 1,000", {"WM001": 200.0, "WM002": 100.0, "WM003": 50.0}),
+        ("Emergency admissions per 1,000", {"WM002": 100.0, "WM001": 100.0, "WM003": 100.0}),
+    ],
+)
+def test_practice_ranking_hand_computed_and_sorted(measure, expected):
+    ranked = pp.practice_ranking(PRACTICES, POPULATION, ACTIVITY, LISTS, measure, "2006/07")
+    got = dict(zip(ranked["practice_id"], ranked["value"], strict=True))
+    assert got == pytest.approx(expected)
+    assert ranked["value"].is_monotonic_decreasing
+    assert set(ranked.columns) == {"practice_id", "practice_name", "locality", "value"}
+
+
+def test_practice_ranking_rejects_unknown_measures_and_years():
+    with pytest.raises(pp.ProfileError, match="cannot be ranked by 'Height'"):
+        pp.practice_ranking(PRACTICES, POPULATION, ACTIVITY, LISTS, "Height", "2006/07")
+    with pytest.raises(pp.ProfileError, match="no list sizes for 1999/00"):
+        pp.practice_ranking(
+            PRACTICES, POPULATION, ACTIVITY, LISTS, "GP referrals per 1,000", "1999/00"
+        )
+    with pytest.raises(pp.ProfileError, match="No a&e attendances per 1,000 figure"):
+        pp.practice_ranking(
+            PRACTICES, POPULATION, ACTIVITY, LISTS, "A&E attendances per 1,000", "2006/07"
+        )

@@ -19,6 +19,13 @@ from pbc_lib.models import practice_profile as pp
 from pbc_lib.ui import ChartView, gbp, guard, number, pct, table_html
 
 DEFAULT_YEAR = "2006/07"
+RANK_FORMATS = {"list": ",.0f", "need": ".2f", "older": ".1f", "rate": ",.0f"}
+RANK_FILES = {
+    "list": "practices.csv",
+    "need": "practices.csv",
+    "older": "population.csv",
+    "rate": "activity.csv, list_sizes.csv",
+}
 DATA_SOURCE = (
     "Synthetic data for the fictional Wyndmoor PCT (PbC Workbooks data set, {files}), {year}"
 )
@@ -63,6 +70,14 @@ class PracticeExplorer(App):
             value=year,
             description="Year",
             style={"description_width": "initial"},
+            layout=widgets.Layout(width="170px"),
+        )
+        self.rank_by = widgets.Dropdown(
+            options=list(pp.RANKINGS),
+            value="List size",
+            description="Rank every practice by",
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="440px", max_width="100%"),
         )
         self.facts = widgets.HTML()
         self.list_view, self.pyramid_view, self.rates_view = ChartView(), ChartView(), ChartView()
@@ -70,11 +85,20 @@ class PracticeExplorer(App):
         self._quiet = False  # True while the locality is swapping the practice list
         self.practice.observe(lambda _: self._quiet or self.refresh(), names="value")
         self.year.observe(lambda _: self.refresh(year_only=True), names="value")
+        self.rank_by.observe(lambda _: self.refresh_ranking(), names="value")
         controls = widgets.HBox(
             [self.locality, self.practice, self.year], layout=widgets.Layout(flex_flow="row wrap")
         )
         self.widget = widgets.VBox(
-            [controls, self.errors, self.facts, self.list_view, self.pyramid_view, self.rates_view]
+            [
+                controls,
+                self.errors,
+                self.facts,
+                self.rank_by,
+                self.list_view,
+                self.pyramid_view,
+                self.rates_view,
+            ]
         )
         self.refresh()
 
@@ -100,16 +124,24 @@ class PracticeExplorer(App):
     def refresh(self, year_only: bool = False) -> None:
         """Recompute the figures for the chosen practice and year, and redraw.
 
-        Only the activity chart depends on the year, so a change of year redraws just that one.
+        A change of year redraws only what depends on the year: the activity chart, and the
+        ranking when it ranks a rate.
         """
         with guard(self.errors, what="updating the practice explorer"):
             facts = pp.practice_facts(self.practices, self.population, self.practice_id)
             name = facts["practice_name"]
             if not year_only:
                 self.facts.value = self._facts_html(facts)
-                self.list_view.update(*self._list_chart(name))
                 self.pyramid_view.update(*self._pyramid_chart(name))
+            if not year_only or pp.RANKINGS[self.rank_by.value][0] == "rate":
+                self.list_view.update(*self._ranking_chart(name))
             self.rates_view.update(*self._rates_chart(name))
+
+    def refresh_ranking(self) -> None:
+        """Redraw only the ranking of every practice (after a change of measure)."""
+        with guard(self.errors, what="ranking the practices"):
+            facts = pp.practice_facts(self.practices, self.population, self.practice_id)
+            self.list_view.update(*self._ranking_chart(facts["practice_name"]))
 
     def headline(self) -> pd.DataFrame:
         """The chosen practice's headline figures beside the PCT's, as a plain table."""
@@ -156,26 +188,28 @@ class PracticeExplorer(App):
             f"{f['need_index']:.2f} (PCT average 1.00).</p>"
         )
 
-    def _list_chart(self, name: str):
-        df = self.practices[["practice_name", "list_size", "locality"]]
+    def _ranking_chart(self, name: str):
+        measure, year = self.rank_by.value, self.year.value
+        kind, _, axis = pp.RANKINGS[measure]
+        ranked = pp.practice_ranking(
+            self.practices, self.population, self.activity, self.list_sizes, measure, year
+        )
+        when = year if kind == "rate" else "2006/07"
         chart = charts.ranked_bar(
-            df,
-            "list_size",
+            ranked,
+            "value",
             "practice_name",
             highlight=name,
-            value_title="Registered patients",
-            title="List size of every practice in Wyndmoor PCT",
+            value_title=axis,
+            title=f"{measure}: every practice in Wyndmoor PCT, {when}",
             subtitle=f"{name} highlighted",
-            source=DATA_SOURCE.format(files="practices.csv", year="2006/07"),
+            value_format=RANK_FORMATS[kind],
+            source=DATA_SOURCE.format(files=RANK_FILES[kind], year=when),
         )
-        table = df.sort_values("list_size", ascending=False).rename(
-            columns={
-                "practice_name": "Practice",
-                "list_size": "Registered patients",
-                "locality": "Locality",
-            }
-        )
-        return chart, table
+        table = ranked.rename(
+            columns={"practice_name": "Practice", "locality": "Locality", "value": axis}
+        )[["Practice", "Locality", axis]]
+        return chart, table.round(2)
 
     def _pyramid_chart(self, name: str):
         shares = pp.age_sex_shares(self.population, self.practice_id, name)

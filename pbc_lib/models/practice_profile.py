@@ -151,3 +151,59 @@ def practice_facts(practices: pd.DataFrame, population: pd.DataFrame, practice_i
         "older_share": older_share(population, practice_id),
         "pct_older_share": older_share(population),
     }
+
+
+# Measures every practice can be ranked on: label -> (kind, detail, unit shown on the axis).
+RANKINGS = {
+    "List size": ("list", None, "Registered patients"),
+    "Share aged 65 and over": ("older", None, "Share of list aged 65+ (%)"),
+    "Additional-need index": ("need", None, "Additional-need index (PCT = 1.00)"),
+    "GP referrals per 1,000": ("rate", "gp_referral", "GP referrals per 1,000 patients"),
+    "Emergency admissions per 1,000": (
+        "rate",
+        "non_elective",
+        "Emergency admissions per 1,000 patients",
+    ),
+    "A&E attendances per 1,000": ("rate", "ae_attendance", "A&E attendances per 1,000 patients"),
+}
+
+
+def practice_ranking(
+    practices: pd.DataFrame,
+    population: pd.DataFrame,
+    activity: pd.DataFrame,
+    list_sizes: pd.DataFrame,
+    measure: str,
+    year: str,
+) -> pd.DataFrame:
+    """Every practice's value of one measure (a key of ``RANKINGS``), largest first.
+
+    List size, 65+ share and need index are 2006/07 snapshots; rates are for ``year``, per 1,000
+    registered patients that year. Returns columns practice_id, practice_name, locality, value.
+    """
+    if measure not in RANKINGS:
+        raise ProfileError(
+            f"Practices cannot be ranked by {measure!r}; choose one of {', '.join(RANKINGS)}."
+        )
+    kind, pod, _ = RANKINGS[measure]
+    out = practices[["practice_id", "practice_name", "locality"]].copy()
+    if kind == "list":
+        out["value"] = practices["list_size"].astype(float)
+    elif kind == "need":
+        out["value"] = practices["need_index"].astype(float)
+    elif kind == "older":
+        older = population["age_band"].astype(str).isin(OLDER_BANDS)
+        totals = population.groupby("practice_id")["persons"].sum()
+        old = population.loc[older].groupby("practice_id")["persons"].sum()
+        out["value"] = (
+            out["practice_id"].map(old.reindex(totals.index, fill_value=0) / totals) * 100
+        )
+    else:
+        lists = _list_for_year(list_sizes, year).set_index("practice_id")["registered_patients"]
+        rows = activity.loc[(activity["financial_year"] == year) & (activity["pod"] == pod)]
+        counts = rows.groupby("practice_id")["activity"].sum()
+        out["value"] = out["practice_id"].map(counts / lists * 1000)
+    if out["value"].isna().any():
+        missing = ", ".join(out.loc[out["value"].isna(), "practice_id"])
+        raise ProfileError(f"No {measure.lower()} figure for {missing} in {year}.")
+    return out.sort_values(["value", "practice_name"], ascending=[False, True], ignore_index=True)
