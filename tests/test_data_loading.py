@@ -377,19 +377,7 @@ def test_tolerance_holds_and_fails() -> None:
 
 
 # ------------------------------------------------------------------ the data dictionary
-@pytest.mark.parametrize(
-    "name",
-    [
-        "practices",
-        "population",
-        "list_sizes",
-        "activity",
-        "prescribing",
-        "prices",
-        "safety",
-        "patient_costs",
-    ],
-)
+@pytest.mark.parametrize("name", synth.TABLES)
 def test_readme_documents_every_column(name: str) -> None:
     readme = (data.DATA_DIR / "README.md").read_text(encoding="utf-8")
     section = readme.split(f"### {name}.csv")[1].split("\n### ")[0]
