@@ -35,6 +35,8 @@ import pandas as pd
 import vl_convert as vlc
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
+from pbc_lib.data import AGE_BANDS
+
 # --- Palette -------------------------------------------------------------------------------------
 # NHS identity colours (NHS England identity guidelines). "NHS Black" and "NHS Grey 3" are not
 # in the core list but are NHS identity / NHS digital service manual colours, used for text and
@@ -95,7 +97,6 @@ TITLE_SIZE, SUBTITLE_SIZE, LABEL_SIZE, AXIS_TITLE_SIZE, SOURCE_SIZE = 20, 15, 13
 DEFAULT_WIDTH: int = 480  # plot width in px; with labels the SVG comes out at ~640 px
 NARROW_WIDTH: int = 260  # plot width of the phone version (see ui.ChartView)
 SYNTHETIC_SOURCE: str = "Synthetic data for a fictional PCT (PbC Workbooks)"
-AGE_BANDS: tuple[str, ...] = ("0-4", "5-15", "16-44", "45-64", "65-74", "75-84", "85+")
 THEME_NAME = "pbc"
 # d3-format locale for every chart: "$" in a format string prints "£"; minus is U+2212, as in ui.
 FORMAT_LOCALE: dict[str, Any] = {

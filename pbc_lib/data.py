@@ -39,6 +39,10 @@ from pandera.errors import SchemaErrors
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 REPO_DIR = DATA_DIR.parent
 MAX_SHOWN = 10  # problems listed in one message before "and N more"
+# The data set's age bands: the HCHS cost-table bands of the domain brief (one definition, used by
+# the generator, the models and the charts; population.csv.yml lists the same as `allowed`).
+AGE_BANDS = ("0-4", "5-15", "16-44", "45-64", "65-74", "75-84", "85+")
+OLDER_BANDS = ("65-74", "75-84", "85+")  # "aged 65 and over"
 
 PANDAS_TYPES = {
     "string": "str",

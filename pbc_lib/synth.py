@@ -35,6 +35,8 @@ import pandas as pd
 import yaml
 from scipy import stats
 
+from pbc_lib.data import AGE_BANDS, OLDER_BANDS
+
 # --------------------------------------------------------------------------------------------
 # Seeds and structure
 # --------------------------------------------------------------------------------------------
@@ -79,7 +81,6 @@ LIST_GROWTH_MEAN = 0.007  # [U] mean annual list growth per practice (England 5,
 #                           practice 2001-2011 [V] is ~1.5%/yr, but that includes mergers)
 LIST_GROWTH_SD = 0.012  # [U] practice-to-practice spread of annual growth
 
-AGE_BANDS = ("0-4", "5-15", "16-44", "45-64", "65-74", "75-84", "85+")  # HCHS cost-table bands
 SEXES = ("F", "M")
 # Age profiles (share of list by band). STANDARD gives 65+ = 16.1% [V: 65+ ~16%, 2003-04] and
 # 85+ = 2.0% [U]; practices are mixed towards YOUNG (student/city) or OLD (coastal/retired) [U].
@@ -1052,7 +1053,6 @@ def build_patient_costs(
 # --------------------------------------------------------------------------------------------
 # Achieved values (computed on the generated tables, written into the sidecars)
 # --------------------------------------------------------------------------------------------
-OLDER_BANDS = ("65-74", "75-84", "85+")
 
 
 def pct_rate(activity: pd.DataFrame, list_sizes: pd.DataFrame, pod: str, year: str) -> float:

@@ -7,6 +7,8 @@ list read it, so the three cannot disagree.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from IPython.display import HTML
 
 from pbc_lib.catalogue import REPO_ROOT, read_entry
@@ -18,11 +20,4 @@ BACK_LINK = '<p class="pbc-back"><a href="../../../">All workbooks</a></p>'
 def header(notebook: str, folder: str = "workbooks") -> HTML:
     """The page style, a link back to the landing page, and the header for ``folder/notebook``."""
     entry = read_entry(REPO_ROOT / folder / notebook, REPO_ROOT)
-    meta = {
-        "title": entry.title,
-        "summary": entry.summary,
-        "minutes": entry.minutes,
-        "outcomes": entry.outcomes,
-        "data": entry.data,
-    }
-    return HTML(page_css() + BACK_LINK + header_html(meta))
+    return HTML(page_css() + BACK_LINK + header_html(asdict(entry)))

@@ -157,7 +157,11 @@ class PracticeExplorer(App):
                 f"{number(self.practices['list_size'].sum())} in all",
             ),
             ("Aged 65 and over", pct(facts["older_share"]), pct(facts["pct_older_share"])),
-            ("Additional-need index", f"{facts['need_index']:.2f}", "1.00"),
+            (
+                "Additional-need index",
+                f"{facts['need_index']:.2f}",
+                f"{facts['pct_need_index']:.2f}",
+            ),
             (
                 "Prescribing items per patient",
                 f"{rx['practice_items']:.1f}",
@@ -185,7 +189,7 @@ class PracticeExplorer(App):
             f"{number(f['list_size'])} registered patients: number {f['list_rank']} of "
             f"{f['practices']} practices by size. {pct(f['older_share'])} of its patients are "
             f"aged 65 or over (PCT {pct(f['pct_older_share'])}); additional-need index "
-            f"{f['need_index']:.2f} (PCT average 1.00).</p>"
+            f"{f['need_index']:.2f} (PCT average {f['pct_need_index']:.2f}).</p>"
         )
 
     def _ranking_chart(self, name: str):

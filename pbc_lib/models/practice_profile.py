@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-AGE_BANDS = ("0-4", "5-15", "16-44", "45-64", "65-74", "75-84", "85+")
-OLDER_BANDS = ("65-74", "75-84", "85+")
+from pbc_lib.data import AGE_BANDS, OLDER_BANDS
+
 PCT_LABEL = "PCT average"
 
 # Points of delivery in the order a referral pathway runs, with the words a reader sees.
@@ -148,6 +148,9 @@ def practice_facts(practices: pd.DataFrame, population: pd.DataFrame, practice_i
         "list_rank": int(ranked.loc[row.name]),
         "practices": int(len(practices)),
         "need_index": float(row["need_index"]),
+        "pct_need_index": float(
+            (practices["need_index"] * practices["list_size"]).sum() / practices["list_size"].sum()
+        ),
         "older_share": older_share(population, practice_id),
         "pct_older_share": older_share(population),
     }
