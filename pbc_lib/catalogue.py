@@ -15,9 +15,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = (
+SECTIONS = (  # (folder, heading, text when empty); the folder is also the section's key
     ("workbooks", "Workbooks", "No workbooks yet."),
     ("exercises", "Exercises", "The exercises arrive with the topic workbooks."),
+    (
+        "exercises/solutions",
+        "Worked solutions (for facilitators and self-study)",
+        "The worked solutions arrive with the exercises.",
+    ),
 )
 REQUIRED_KEYS = ("title", "summary", "minutes", "outcomes", "data")
 README_START = (
@@ -43,7 +48,8 @@ class Entry:
 
 
 def notebook_paths(root: Path = REPO_ROOT) -> list[Path]:
-    """Every notebook the product ships: ``workbooks/*.ipynb`` and ``exercises/*.ipynb``, sorted."""
+    """Every notebook the product ships, section by section (``workbooks/*.ipynb``,
+    ``exercises/*.ipynb``, ``exercises/solutions/*.ipynb``), sorted within each."""
     found: list[Path] = []
     for folder, _, _ in SECTIONS:
         found.extend(sorted((root / folder).glob("*.ipynb")))
@@ -78,11 +84,11 @@ def read_entry(path: Path, root: Path = REPO_ROOT) -> Entry:
 
 
 def catalogue(root: Path = REPO_ROOT) -> dict[str, list[Entry]]:
-    """All entries, grouped by section key (``workbooks``, ``exercises``)."""
-    grouped: dict[str, list[Entry]] = {key: [] for key, _, _ in SECTIONS}
-    for path in notebook_paths(root):
-        grouped[path.parent.name].append(read_entry(path, root))
-    return grouped
+    """All entries, grouped by section folder (``workbooks``, ``exercises``, ...)."""
+    return {
+        key: [read_entry(path, root) for path in sorted((root / key).glob("*.ipynb"))]
+        for key, _, _ in SECTIONS
+    }
 
 
 def landing_context(root: Path = REPO_ROOT) -> dict:
@@ -94,7 +100,7 @@ def landing_context(root: Path = REPO_ROOT) -> dict:
     return {
         "sections": [
             {
-                "key": key,
+                "key": key.replace("/", "-"),
                 "heading": heading,
                 "empty": empty,
                 "items": [asdict(e) for e in grouped[key]],

@@ -26,6 +26,8 @@ import html
 import json
 import math
 import re
+import textwrap
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -98,6 +100,10 @@ DEFAULT_WIDTH: int = 480  # plot width in px; with labels the SVG comes out at ~
 NARROW_WIDTH: int = 260  # plot width of the phone version (see ui.ChartView)
 SYNTHETIC_SOURCE: str = "Synthetic data for a fictional PCT (PbC Workbooks)"
 THEME_NAME = "pbc"
+# Validate every spec against the Vega-Lite schema in spec_of? Off in the apps (it costs ~10 ms a
+# chart on each redraw); tests/conftest.py turns it on for the whole test run.
+VALIDATE_SPECS: bool = False
+SVG_CACHE_SIZE = 64  # rendered SVGs kept per process (~40 KB each): a slider moved back is free
 # d3-format locale for every chart: "$" in a format string prints "£"; minus is U+2212, as in ui.
 FORMAT_LOCALE: dict[str, Any] = {
     "decimal": ".",
@@ -309,11 +315,13 @@ def spec_of(chart: alt.TopLevelMixin | dict[str, Any]) -> dict[str, Any]:
 
     ``to_dict()`` costs 10-20 ms, so code that needs the spec several times (ChartView) calls
     this once and hands the dict to :func:`chart_meta`, :func:`chart_data` and :func:`to_svg`.
+    Schema validation doubles that cost, so it is off in the apps (:data:`VALIDATE_SPECS`); the
+    test suite turns it on, so every builder's output is still checked against the schema.
     """
     if isinstance(chart, dict):
         return chart
     enable_theme()
-    return chart.to_dict()
+    return chart.to_dict(validate=VALIDATE_SPECS)
 
 
 def chart_meta(chart: alt.TopLevelMixin | dict[str, Any]) -> dict[str, Any]:
@@ -341,15 +349,20 @@ def chart_meta(chart: alt.TopLevelMixin | dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def chart_data(chart: alt.TopLevelMixin | dict[str, Any]) -> pd.DataFrame:
+def chart_data(chart: alt.TopLevelMixin | dict[str, Any], *, main: bool = False) -> pd.DataFrame:
     """Return the data table inside a chart's spec (the rows the chart was built from).
+
+    With ``main=True`` a chart that also carries small helper tables (reference lines, a label)
+    gives its largest table, the one its marks are drawn from.
 
     Raises
     ------
     ChartDataError
-        If the spec does not hold exactly one inline data set.
+        If the spec holds no inline data set, or several and ``main`` is False.
     """
     datasets = spec_of(chart).get("datasets", {})
+    if main and datasets:
+        return pd.DataFrame(max(datasets.values(), key=len))
     if len(datasets) != 1:
         raise ChartDataError(f"Expected one data set in the chart; found {len(datasets)}.")
     return pd.DataFrame(next(iter(datasets.values())))
@@ -777,6 +790,46 @@ _ID = re.compile(r'\bid="([^"]+)"')
 _REF = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
 
 
+def _plot_width(spec: dict[str, Any]) -> int:
+    panel = spec["vconcat"][0] if "vconcat" in spec else spec
+    width = panel.get("width", spec.get("width", DEFAULT_WIDTH))
+    return int(width) if isinstance(width, (int, float)) else DEFAULT_WIDTH
+
+
+def wrap_text(text: str, font_size: int, plot_width: int) -> list[str]:
+    """Split a title or source line into lines that fit about ``plot_width`` + 100 px.
+
+    Vega does not wrap titles, so a long source line would widen the whole SVG (and a phone
+    would then shrink every label to fit). Width per character is taken as 0.55 of the font
+    size, a fair average for Arial / Liberation Sans.
+    """
+    chars = max(24, int((plot_width + 100) / (font_size * 0.55)))
+    return textwrap.wrap(text, chars) or [text]
+
+
+def _wrap_titles(spec: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a finished chart's spec with its title, subtitle and source wrapped to fit."""
+    if "vconcat" not in spec or not isinstance(spec.get("title"), dict):
+        return spec
+    width = _plot_width(spec)
+    footer = dict(spec["title"])
+    if isinstance(footer.get("text"), str):
+        footer["text"] = wrap_text(footer["text"], SOURCE_SIZE, width)
+    panel = dict(spec["vconcat"][0])
+    heading = panel.get("title")
+    if isinstance(heading, dict):
+        heading = dict(heading)
+        if isinstance(heading.get("text"), str):
+            heading["text"] = wrap_text(heading["text"], TITLE_SIZE, width)
+        if isinstance(heading.get("subtitle"), str):
+            heading["subtitle"] = wrap_text(heading["subtitle"], SUBTITLE_SIZE, width)
+        panel["title"] = heading
+    return {**spec, "title": footer, "vconcat": [panel, *spec["vconcat"][1:]]}
+
+
+_SVG_CACHE: OrderedDict[str, str] = OrderedDict()  # spec text -> SVG, least recently used first
+
+
 def _prefix_ids(svg: str, prefix: str) -> str:
     """Renumber every ``id`` (and each reference to it) as ``<prefix>-<kind><n>``.
 
@@ -821,11 +874,21 @@ def to_svg(chart: alt.TopLevelMixin | dict[str, Any], *, width: int | None = Non
             spec = {**spec, "vconcat": [{**spec["vconcat"][0], "width": int(width)}]}
         else:
             spec = {**spec, "width": int(width)}
-    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:10]
+    spec = _wrap_titles(spec)
+    text = json.dumps(spec, sort_keys=True)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+    cached = _SVG_CACHE.get(text)
+    if cached is not None:
+        _SVG_CACHE.move_to_end(text)
+        return cached
     svg = vlc.vegalite_to_svg(spec, format_locale=FORMAT_LOCALE, time_format_locale="en-GB")
     svg = _prefix_ids(svg, f"pbc{digest}")
     label = html.escape(
         str(spec.get("description") or spec.get("usermeta", {}).get("title") or "Chart"), quote=True
     )
     svg = re.sub(r"^<svg ", f'<svg role="img" aria-label="{label}" ', svg, count=1)
-    return re.sub(r"^(<svg [^>]*>)", lambda m: f"{m.group(1)}<title>{label}</title>", svg, count=1)
+    svg = re.sub(r"^(<svg [^>]*>)", lambda m: f"{m.group(1)}<title>{label}</title>", svg, count=1)
+    _SVG_CACHE[text] = svg
+    while len(_SVG_CACHE) > SVG_CACHE_SIZE:
+        _SVG_CACHE.popitem(last=False)
+    return svg

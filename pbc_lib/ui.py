@@ -386,6 +386,8 @@ STYLE = """<style>
 .pbc-header h1{color:#005EB8;margin-bottom:0.2em}
 .pbc-header .pbc-summary{font-size:1.15rem;color:#231F20}
 .pbc-header .pbc-minutes{color:#425563}
+.pbc-downloads a{color:#005EB8;text-decoration:underline;font-weight:bold}
+.pbc-downloads a:focus{outline:3px solid #FFB81C;background:#FFB81C;color:#231F20}
 </style>"""
 
 

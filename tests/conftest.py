@@ -134,3 +134,9 @@ from hypothesis import settings as _hypothesis_settings  # noqa: E402
 _hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 if os.environ.get("CI"):
     _hypothesis_settings.load_profile("ci")
+
+# The apps skip Vega-Lite schema validation to save ~10 ms a redraw; the tests turn it back on,
+# so every chart a test builds (unit, app and chart tests) is checked against the schema.
+from pbc_lib import charts as _charts  # noqa: E402
+
+_charts.VALIDATE_SPECS = True

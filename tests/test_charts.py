@@ -144,7 +144,10 @@ def test_title_description_and_source(name, built, svgs):
     spec = built[name].to_dict()
     assert spec["vconcat"][0]["title"]["text"] == meta["title"]  # drawn at the top
     assert spec["title"]["orient"] == "bottom" and spec["title"]["anchor"] == "start"
-    assert html.escape(meta["source_line"], quote=False) in svgs[name]  # drawn in the SVG
+    lines = charts.wrap_text(meta["source_line"], charts.SOURCE_SIZE, charts._plot_width(spec))
+    assert " ".join(lines) == meta["source_line"]
+    for line in lines:  # drawn in the SVG, wrapped to the chart's width
+        assert html.escape(line, quote=False) in svgs[name]
 
 
 @pytest.mark.parametrize("name", BUILDERS)

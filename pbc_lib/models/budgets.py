@@ -51,6 +51,16 @@ TARIFF_UPLIFT_2007 = 0.025  # [V] Reckon, on Nicholson's letter: 2007/08 tariff 
 ALLOCATION_GROWTH = 0.055  # [V] Hansard, Dec 2008: PCT allocations rose 5.5% in each of 2009-11
 AGE_COST_WEIGHTS: dict[str, float] = dict(zip(AGE_BANDS, HCHS_RELATIVE_COST, strict=True))
 # [D] relative HCHS cost per head by age band, 16-44 = 1 (brief, from HCHS spend 2003-04 by age)
+# Age weightings a user can choose between: the cost weights, half their effect (square roots, a
+# flatter curve), or none (a head count). Only the first rests on a source; the others show what
+# the choice does.
+AGE_WEIGHTINGS: dict[str, dict[str, float]] = {
+    "Hospital cost by age (HCHS spend, 2003-04)": AGE_COST_WEIGHTS,
+    "Half the age effect (square root of the cost weights)": {
+        band: round(w**0.5, 3) for band, w in AGE_COST_WEIGHTS.items()
+    },
+    "No age weighting (a head count)": dict.fromkeys(AGE_COST_WEIGHTS, 1.0),
+}
 
 NUFFIELD_SPREAD = {0.05: 0.53, 0.10: 0.26, 0.20: 0.11}  # [V] HSJ Finance Maven on Nuffield's
 # analysis of 8,238 practices: share of practices whose acute spend was more than 5/10/20% off
@@ -525,3 +535,34 @@ def settle_years(
         rows.append((year, budget, outturn, variance, repaid, share * surplus, carried, status))
     columns = ["year", "budget", "outturn", "variance", "repaid", "freed_up", "carried", "status"]
     return pd.DataFrame(rows, columns=columns)
+
+
+# --------------------------------------------------------------------------------------------
+# The whole PCT in one table
+# --------------------------------------------------------------------------------------------
+def pct_budgets(
+    practices: pd.DataFrame,
+    historic: pd.Series,
+    targets: pd.DataFrame,
+    lam: float,
+    threshold: float = 0.0,
+) -> pd.DataFrame:
+    """One row per practice: historic budget, fair share, distance, and this year's budget.
+
+    ``historic`` is indexed by practice_id; ``targets`` is :func:`capitation_targets`' output.
+    Columns: practice_id, practice_name, locality, list_size, historic, target, share,
+    dft_before, budget, dft_after, change (£) and change_pct (against the historic budget).
+    """
+    t = targets.set_index("practice_id")
+    out = practices.set_index("practice_id")[["practice_name", "locality", "list_size"]].copy()
+    out["historic"] = historic.reindex(out.index)
+    if out["historic"].isna().any():
+        raise BudgetError("Every practice needs a historic budget before budgets can be set.")
+    out["target"] = t["target"].reindex(out.index)
+    out["share"] = t["share"].reindex(out.index)
+    out["dft_before"] = distance_from_target(out["historic"], out["target"])
+    out["budget"] = pace_of_change(out["historic"], out["target"], lam, threshold)
+    out["dft_after"] = distance_from_target(out["budget"], out["target"])
+    out["change"] = out["budget"] - out["historic"]
+    out["change_pct"] = out["change"] / out["historic"]
+    return out.reset_index()
