@@ -1,13 +1,20 @@
 """Chart builders for the indicative-budgets workbook (01), on the shared "pbc" theme.
 
-Each builder is a pure function of a DataFrame and returns a finished chart (title, alt text,
-drawn source line) from :func:`pbc_lib.charts.finish`. The charts of all 48 practices carry no
-per-practice axis labels: vl-convert spends most of its time measuring and truncating label text
-(about 90 ms for 48 names against 13 ms for none, measured on this machine), and the names are in
-each chart's table view and in the highlighted practice's label.
+Each builder is a pure function of a DataFrame and returns a finished chart's spec (title, alt
+text, drawn source line), which :class:`pbc_lib.ui.ChartView` draws. Two things keep a redraw
+quick (see ``benchmarks/budget_latency.py``):
+
+* the structure of each chart is built once with Altair and reused with new rows and words
+  (:func:`pbc_lib.charts.from_template`), which saves 40-60 ms a chart;
+* the charts of all 48 practices carry no per-practice axis labels: vl-convert spends most of its
+  time measuring and truncating label text (about 90 ms for 48 names against 13 ms for none,
+  measured on this machine); the names are in each chart's table view and in the highlighted
+  practice's label.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -21,6 +28,7 @@ from pbc_lib.charts import (
     ChartDataError,
     _records,
     finish,
+    from_template,
     require_columns,
 )
 
@@ -32,6 +40,7 @@ SIGNED_PCT = "+.0%"
 # which a 375 px phone shrinks by at most a sixth (13 px labels stay above 11 px). Drawing a
 # second, phone-sized copy would double the redraw time of every control (see benchmarks/).
 ONE_SIZE_WIDTH = 340
+Spec = dict[str, Any]
 
 
 def _band_word(band: float) -> str:
@@ -43,6 +52,11 @@ def _position_classes(band: float) -> list[str]:
     return [f"Under by more than {b}", f"Within {b}", f"Over by more than {b}"]
 
 
+def _placeholder(title: str) -> dict[str, str]:
+    """Words for the one-off structure build; every call puts its own in."""
+    return {"title": title, "description": title, "source": SYNTHETIC_SOURCE}
+
+
 def distance_chart(
     df: pd.DataFrame,
     *,
@@ -52,7 +66,7 @@ def distance_chart(
     subtitle: str | None = None,
     source: str = SYNTHETIC_SOURCE,
     width: int = ONE_SIZE_WIDTH,
-) -> alt.VConcatChart:
+) -> Spec:
     """Every practice's distance from fair share as a sorted bar, with this year's move as a dot.
 
     Parameters
@@ -80,15 +94,42 @@ def distance_chart(
     data["position"] = pd.cut(
         data["dft_before"], [-float("inf"), -band, band, float("inf")], labels=classes
     ).astype(str)
+    tables = {"main": data}
+    place = None  # (label above the bar?, label to the right of it?)
+    if highlight is not None:
+        row = data.loc[data["practice_name"] == highlight].iloc[0]
+        place = (bool(row["dft_before"] >= 0), bool(row["order"] <= len(data) / 2))
+        arrow = "▼" if place[0] else "▲"  # pointing at the end of the bar
+        text = f"{arrow} {highlight}" if place[1] else f"{highlight} {arrow}"
+        tables["label"] = pd.DataFrame(
+            {"order": [row["order"]], "y": [row["dft_before"]], "text": [text]}
+        )
+    key = ("distance", band, width, len(data), place)
+    return from_template(
+        key,
+        lambda: _distance_structure(len(data), band, width, place),
+        tables,
+        title=title,
+        subtitle=subtitle,
+        description=_describe_distance(data, band, highlight),
+        source=source,
+    )
+
+
+def _distance_structure(
+    n: int, band: float, width: int, place: tuple[bool, bool] | None
+) -> alt.VConcatChart:
+    classes = _position_classes(band)
     x = alt.X(
         "order:O",
-        title=f"The {len(data)} practices, from furthest under fair share to furthest over",
+        title=f"The {n} practices, from furthest under fair share to furthest over",
         axis=alt.Axis(labels=False, ticks=False),
     )
-    y_title = "Distance from fair share (%)"
-    base = alt.Chart(data).encode(x=x)
+    base = alt.Chart(alt.NamedData(name="main")).encode(x=x)
     bars = base.mark_bar().encode(
-        y=alt.Y("dft_before:Q", title=y_title, axis=alt.Axis(format=SIGNED_PCT)),
+        y=alt.Y(
+            "dft_before:Q", title="Distance from fair share (%)", axis=alt.Axis(format=SIGNED_PCT)
+        ),
         color=alt.Color(
             "position:N",
             title="Historic budget",
@@ -105,35 +146,22 @@ def distance_chart(
         .encode(y="y:Q")
     )
     layers = [bars, dots, rules]
-    if highlight is not None:
-        layers.append(_highlight_label(data, highlight))
-    chart = alt.layer(*layers).properties(width=width, height=260)
-    return finish(
-        chart,
-        title=title,
-        subtitle=subtitle,
-        description=_describe_distance(data, band, highlight),
-        source=source,
-    )
-
-
-def _highlight_label(data: pd.DataFrame, highlight: str) -> alt.Chart:
-    row = data.loc[data["practice_name"] == highlight].iloc[0]
-    above = row["dft_before"] >= 0
-    label = pd.DataFrame(
-        {"order": [row["order"]], "y": [row["dft_before"]], "text": [f"▼ {highlight}"]}
-    )
-    return (
-        alt.Chart(label)
-        .mark_text(
-            align="center",
-            baseline="bottom" if above else "top",
-            dy=-4 if above else 4,
-            fontWeight="bold",
-            color=HIGHLIGHT,
+    if place is not None:
+        above, rightwards = place
+        layers.append(
+            alt.Chart(alt.NamedData(name="label"))
+            .mark_text(
+                align="left" if rightwards else "right",
+                dx=-5 if rightwards else 5,
+                baseline="bottom" if above else "top",
+                dy=-4 if above else 4,
+                fontWeight="bold",
+                color=HIGHLIGHT,
+            )
+            .encode(x="order:O", y="y:Q", text="text:N")
         )
-        .encode(x="order:O", y="y:Q", text="text:N")
-    )
+    chart = alt.layer(*layers).properties(width=width, height=260)
+    return finish(chart, **_placeholder("distance"))
 
 
 def _describe_distance(data: pd.DataFrame, band: float, highlight: str | None) -> str:
@@ -159,7 +187,7 @@ def spread_chart(
     subtitle: str | None = None,
     source: str,
     width: int = ONE_SIZE_WIDTH,
-) -> alt.VConcatChart:
+) -> Spec:
     """Share of practices beyond each distance from target, for several groups side by side.
 
     ``df`` has columns ``band_label`` ("More than 10% off"), ``group`` (e.g. "Wyndmoor now") and
@@ -167,21 +195,8 @@ def spread_chart(
     """
     require_columns(df, ["band_label", "group", "share"], what="spread chart", numeric=["share"])
     data = _records(df, ["band_label", "group", "share"])
-    groups = list(dict.fromkeys(data["group"]))
-    bands = list(dict.fromkeys(data["band_label"]))
-    colours = [UNDER, OVER, REFERENCE, PALETTE["NHS Aqua Green"]][: len(groups)]
-    base = alt.Chart(data).encode(
-        y=alt.Y("band_label:N", title=None, sort=bands),
-        yOffset=alt.YOffset("group:N", sort=groups),
-        x=alt.X("share:Q", title="Share of practices (%)", axis=alt.Axis(format=".0%")),
-    )
-    bars = base.mark_bar().encode(
-        color=alt.Color(
-            "group:N", title=None, sort=groups, scale=alt.Scale(domain=groups, range=colours)
-        )
-    )
-    text = base.mark_text(align="left", dx=4).encode(text=alt.Text("share:Q", format=".0%"))
-    chart = alt.layer(bars, text).properties(width=width, height={"step": 22 * len(groups)})
+    groups = tuple(dict.fromkeys(data["group"]))
+    bands = tuple(dict.fromkeys(data["band_label"]))
     parts = [
         f"{g}: "
         + ", ".join(
@@ -194,8 +209,10 @@ def spread_chart(
         )
         for g in groups
     ]
-    return finish(
-        chart,
+    return from_template(
+        ("spread", groups, bands, width),
+        lambda: _spread_structure(list(groups), list(bands), width),
+        {"main": data},
         title=title,
         subtitle=subtitle,
         description="Grouped bar chart of the share of practices far from fair share. "
@@ -205,6 +222,23 @@ def spread_chart(
     )
 
 
+def _spread_structure(groups: list[str], bands: list[str], width: int) -> alt.VConcatChart:
+    colours = [UNDER, OVER, REFERENCE, PALETTE["NHS Aqua Green"]][: len(groups)]
+    base = alt.Chart(alt.NamedData(name="main")).encode(
+        y=alt.Y("band_label:N", title=None, sort=bands),
+        yOffset=alt.YOffset("group:N", sort=groups),
+        x=alt.X("share:Q", title="Share of practices (%)", axis=alt.Axis(format=".0%")),
+    )
+    bars = base.mark_bar().encode(
+        color=alt.Color(
+            "group:N", title=None, sort=groups, scale=alt.Scale(domain=groups, range=colours)
+        )
+    )
+    text = base.mark_text(align="left", dx=4).encode(text=alt.Text("share:Q", format=".0%"))
+    chart = alt.layer(bars, text).properties(width=width, height={"step": 22 * len(groups)})
+    return finish(chart, **_placeholder("spread"))
+
+
 def component_chart(
     df: pd.DataFrame,
     *,
@@ -212,7 +246,7 @@ def component_chart(
     subtitle: str | None = None,
     source: str,
     width: int = ONE_SIZE_WIDTH,
-) -> alt.VConcatChart:
+) -> Spec:
     """A practice's budget by component: historic budget beside forecast outturn (£).
 
     ``df`` has columns ``label`` (component), ``series`` (two values, e.g. "Historic budget" and
@@ -222,9 +256,29 @@ def component_chart(
         df, ["label", "series", "cost"], what="budget component chart", numeric=["cost"]
     )
     data = _records(df, ["label", "series", "cost"])
-    series = list(dict.fromkeys(data["series"]))
-    labels = list(dict.fromkeys(data["label"]))
-    base = alt.Chart(data).encode(
+    series = tuple(dict.fromkeys(data["series"]))
+    labels = tuple(dict.fromkeys(data["label"]))
+    totals = data.groupby("series", sort=False)["cost"].sum()
+    description = (
+        f"Grouped bar chart of {len(labels)} budget components. "
+        + "; ".join(f"{s} £{totals[s]:,.0f} in all" for s in series)
+        + ". Largest component: "
+        + str(data.loc[data["cost"].idxmax(), "label"])
+        + "."
+    )
+    return from_template(
+        ("components", series, labels, width),
+        lambda: _component_structure(list(series), list(labels), width),
+        {"main": data},
+        title=title,
+        subtitle=subtitle,
+        description=description,
+        source=source,
+    )
+
+
+def _component_structure(series: list[str], labels: list[str], width: int) -> alt.VConcatChart:
+    base = alt.Chart(alt.NamedData(name="main")).encode(
         y=alt.Y("label:N", title=None, sort=labels, axis=alt.Axis(labelLimit=0)),
         yOffset=alt.YOffset("series:N", sort=series),
         x=alt.X("cost:Q", title="£ a year", axis=alt.Axis(format="$,.0f")),
@@ -237,16 +291,7 @@ def component_chart(
             scale=alt.Scale(domain=series, range=[MUTED, HIGHLIGHT][: len(series)]),
         )
     )
-    chart = bars.properties(width=width, height={"step": 13})
-    totals = data.groupby("series", sort=False)["cost"].sum()
-    description = (
-        f"Grouped bar chart of {len(labels)} budget components. "
-        + "; ".join(f"{s} £{totals[s]:,.0f} in all" for s in series)
-        + ". Largest component: "
-        + str(data.loc[data["cost"].idxmax(), "label"])
-        + "."
-    )
-    return finish(chart, title=title, subtitle=subtitle, description=description, source=source)
+    return finish(bars.properties(width=width, height={"step": 13}), **_placeholder("components"))
 
 
 def glide_chart(
@@ -258,7 +303,7 @@ def glide_chart(
     subtitle: str | None = None,
     source: str,
     width: int = ONE_SIZE_WIDTH,
-) -> alt.VConcatChart:
+) -> Spec:
     """One practice's distance from fair share year by year, inside the ±band corridor.
 
     ``df`` has columns ``year`` (a financial year or "Historic") and ``dft`` (0.1 = 10% over),
@@ -266,7 +311,24 @@ def glide_chart(
     """
     require_columns(df, ["year", "dft"], what="glide path chart", numeric=["dft"])
     data = _records(df, ["year", "dft"])
-    years = list(data["year"])
+    years = tuple(data["year"])
+    steps = ", ".join(f"{y} {d:+.1%}" for y, d in zip(data["year"], data["dft"], strict=True))
+    description = (
+        f"Line chart of {practice}'s distance from fair share by year, with the ±{band:.0%} band "
+        f"shaded: {steps}."
+    )
+    return from_template(
+        ("glide", years, band, width),
+        lambda: _glide_structure(list(years), band, width),
+        {"main": data},
+        title=title,
+        subtitle=subtitle,
+        description=description,
+        source=source,
+    )
+
+
+def _glide_structure(years: list[str], band: float, width: int) -> alt.VConcatChart:
     corridor = pd.DataFrame({"lo": [-band], "hi": [band]})
     x = alt.X("year:O", title="Financial year", sort=years, axis=alt.Axis(labelAngle=0))
     area = (
@@ -275,7 +337,7 @@ def glide_chart(
         .encode(y=alt.Y("lo:Q"), y2="hi:Q")
     )
     line = (
-        alt.Chart(data)
+        alt.Chart(alt.NamedData(name="main"))
         .mark_line(point=alt.OverlayMarkDef(size=90, filled=True), color=HIGHLIGHT, strokeWidth=3)
         .encode(
             x=x,
@@ -286,9 +348,4 @@ def glide_chart(
     )
     zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color=REFERENCE).encode(y="y:Q")
     chart = alt.layer(area, zero, line).properties(width=width, height=220)
-    steps = ", ".join(f"{y} {d:+.1%}" for y, d in zip(data["year"], data["dft"], strict=True))
-    description = (
-        f"Line chart of {practice}'s distance from fair share by year, with the ±{band:.0%} band "
-        f"shaded: {steps}."
-    )
-    return finish(chart, title=title, subtitle=subtitle, description=description, source=source)
+    return finish(chart, **_placeholder("glide"))

@@ -226,3 +226,24 @@ def test_headline_tables_match_the_models(apps):
     assert table["More than 10% from fair share, historic"] == str(over)
     assert isinstance(practice_view.headline_html(), str)
     assert pd.notna(pct_view.rx_uplift)
+
+
+def test_glide_path_controls_do_not_redraw_the_component_chart(apps, monkeypatch):
+    _, practice_view = apps
+    drawn = []
+    monkeypatch.setattr(
+        practice_view.components_view, "update", lambda *a, **k: drawn.append("components")
+    )
+    practice_view.growth.value = 0.03
+    practice_view.years.value = 4
+    practice_view.max_cut.value = 0.05
+    assert drawn == [] and practice_view.errors.message == ""
+
+
+def test_choosing_a_practice_labels_it_on_the_pct_chart(apps):
+    pct_view, practice_view = apps
+    practice_view.practice.value = "WM034"
+    assert pct_view.highlight == "Saltmarsh Medical Centre"
+    label = pct_view.distance_view.chart["datasets"]["label"][0]["text"]
+    assert "Saltmarsh Medical Centre" in label
+    assert practice_view.max_cut.label == "No limit" or practice_view.max_cut.value == 0.05

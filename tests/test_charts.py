@@ -472,3 +472,23 @@ def test_render_logs_no_vega_errors(name, capfd):
     err = capfd.readouterr().err
     assert "ERROR" not in err and "WARN" not in err, err
     assert int(re.search(r'height="(\d+)"', svg).group(1)) > 150
+
+
+def test_a_reused_chart_structure_draws_exactly_what_a_fresh_build_draws():
+    from pbc_lib import budget_charts
+
+    def chart(shift: float):
+        rows = pd.DataFrame({"year": ["Historic", "2007/08"], "dft": [0.2 + shift, 0.1 + shift]})
+        return budget_charts.glide_chart(
+            rows, band=0.1, practice="A", title=f"T{shift}", source="S", subtitle="sub"
+        )
+
+    charts._TEMPLATES.clear()
+    chart(0.0)  # builds and caches the structure
+    reused = chart(0.05)
+    charts._TEMPLATES.clear()
+    fresh = chart(0.05)
+    assert reused == fresh
+    assert reused["datasets"]["main"][0]["dft"] == pytest.approx(0.25)
+    assert charts.chart_meta(reused)["title"] == "T0.05"
+    assert charts.to_svg(reused) == charts.to_svg(fresh)

@@ -126,7 +126,7 @@ class PracticeBudget(App):
         self.path_text = widgets.HTML()
         self.components_view = ChartView(narrow_width=None)  # one size: see budget_charts
         self.path_view = ChartView(narrow_width=None)
-        self.practice.observe(lambda _: self.refresh(), names="value")
+        self.practice.observe(lambda _: self._on_practice(), names="value")
         for slider in self.savings.values():
             slider.observe(lambda _: self.refresh(path=False), names="value")
         self.share.observe(lambda _: self.refresh(path=False, chart=False), names="value")
@@ -134,7 +134,12 @@ class PracticeBudget(App):
             control.observe(lambda _: self.refresh(chart=False), names="value")
         pct_view.on_change(lambda: self.refresh(chart=False))
         self.widget = widgets.VBox(self._layout())
+        self._on_practice()
+
+    def _on_practice(self) -> None:
+        """A new practice: redraw this view, and label the practice on the PCT chart."""
         self.refresh()
+        self.pct_view.set_highlight(self.row["practice_name"])
 
     def _layout(self) -> list[widgets.Widget]:
         wrap = widgets.Layout(flex_flow="row wrap")
@@ -212,12 +217,12 @@ class PracticeBudget(App):
         with guard(self.errors, what="updating the practice budget"):
             if path or not hasattr(self, "_path"):
                 self._path = self.path()
-                chart, table, formats = self._path_chart()
-                self.path_view.update(chart, table, formats=formats)
+                drawing, table, formats = self._path_chart()
+                self.path_view.update(drawing, table, formats=formats)
             statement = self.statement()
             if chart:
-                chart, table, formats = self._components_chart(statement)
-                self.components_view.update(chart, table, formats=formats)
+                drawing, table, formats = self._components_chart(statement)
+                self.components_view.update(drawing, table, formats=formats)
             self.statement_html.value = self._statement_summary(statement)
             self.path_text.value = f"<p>{html.escape(statement.path_text)}</p>"
             self.downloads.value = self._download_links(statement)
