@@ -22,6 +22,7 @@ import pandas as pd
 from pbc_lib.charts import (
     HIGHLIGHT,
     MUTED,
+    ONE_SIZE_WIDTH,
     PALETTE,
     REFERENCE,
     SYNTHETIC_SOURCE,
@@ -29,6 +30,7 @@ from pbc_lib.charts import (
     _records,
     finish,
     from_template,
+    placeholder_words,
     require_columns,
 )
 
@@ -36,10 +38,6 @@ OVER = PALETTE["NHS Orange"]
 UNDER = PALETTE["NHS Blue"]
 WITHIN = MUTED
 SIGNED_PCT = "+.0%"
-# One drawing serves desktop and phone: a ~340 px plot comes out at ~420-450 px with its labels,
-# which a 375 px phone shrinks by at most a sixth (13 px labels stay above 11 px). Drawing a
-# second, phone-sized copy would double the redraw time of every control (see benchmarks/).
-ONE_SIZE_WIDTH = 340
 Spec = dict[str, Any]
 
 
@@ -50,11 +48,6 @@ def _band_word(band: float) -> str:
 def _position_classes(band: float) -> list[str]:
     b = _band_word(band)
     return [f"Under by more than {b}", f"Within {b}", f"Over by more than {b}"]
-
-
-def _placeholder(title: str) -> dict[str, str]:
-    """Words for the one-off structure build; every call puts its own in."""
-    return {"title": title, "description": title, "source": SYNTHETIC_SOURCE}
 
 
 def distance_chart(
@@ -161,7 +154,7 @@ def _distance_structure(
             .encode(x="order:O", y="y:Q", text="text:N")
         )
     chart = alt.layer(*layers).properties(width=width, height=260)
-    return finish(chart, **_placeholder("distance"))
+    return finish(chart, **placeholder_words("distance"))
 
 
 def _describe_distance(data: pd.DataFrame, band: float, highlight: str | None) -> str:
@@ -236,7 +229,7 @@ def _spread_structure(groups: list[str], bands: list[str], width: int) -> alt.VC
     )
     text = base.mark_text(align="left", dx=4).encode(text=alt.Text("share:Q", format=".0%"))
     chart = alt.layer(bars, text).properties(width=width, height={"step": 22 * len(groups)})
-    return finish(chart, **_placeholder("spread"))
+    return finish(chart, **placeholder_words("spread"))
 
 
 def component_chart(
@@ -291,7 +284,9 @@ def _component_structure(series: list[str], labels: list[str], width: int) -> al
             scale=alt.Scale(domain=series, range=[MUTED, HIGHLIGHT][: len(series)]),
         )
     )
-    return finish(bars.properties(width=width, height={"step": 13}), **_placeholder("components"))
+    return finish(
+        bars.properties(width=width, height={"step": 13}), **placeholder_words("components")
+    )
 
 
 def glide_chart(
@@ -348,4 +343,4 @@ def _glide_structure(years: list[str], band: float, width: int) -> alt.VConcatCh
     )
     zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color=REFERENCE).encode(y="y:Q")
     chart = alt.layer(area, zero, line).properties(width=width, height=220)
-    return finish(chart, **_placeholder("glide"))
+    return finish(chart, **placeholder_words("glide"))

@@ -99,6 +99,10 @@ FONT: str = "Arial, 'Liberation Sans', Helvetica, sans-serif"
 TITLE_SIZE, SUBTITLE_SIZE, LABEL_SIZE, AXIS_TITLE_SIZE, SOURCE_SIZE = 20, 15, 13, 14, 12
 DEFAULT_WIDTH: int = 480  # plot width in px; with labels the SVG comes out at ~640 px
 NARROW_WIDTH: int = 260  # plot width of the phone version (see ui.ChartView)
+# One drawing for desktop and phone (the topic chart modules): a ~340 px plot comes out at
+# ~420-450 px with its labels, which a 375 px phone shrinks by at most a sixth (13 px labels stay
+# above 11 px). A second, phone-sized drawing would double every redraw (see benchmarks/).
+ONE_SIZE_WIDTH: int = 340
 SYNTHETIC_SOURCE: str = "Synthetic data for a fictional PCT (PbC Workbooks)"
 THEME_NAME = "pbc"
 # Validate every spec against the Vega-Lite schema in spec_of? Off in the apps (it costs ~10 ms a
@@ -378,6 +382,12 @@ def chart_data(chart: alt.TopLevelMixin | dict[str, Any], *, main: bool = False)
 # ``key`` (everything that shapes the chart other than its data and words) changes.
 TEMPLATE_CACHE_SIZE = 64
 _TEMPLATES: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+
+
+def placeholder_words(name: str) -> dict[str, str]:
+    """Words for a template's one-off structure build (:func:`from_template` puts in the real ones);
+    use as ``finish(chart, **placeholder_words("funnel"))``."""
+    return {"title": name, "description": name, "source": SYNTHETIC_SOURCE}
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
