@@ -2118,8 +2118,15 @@ def patient_costs_sidecar(df: pd.DataFrame, per_head: float, seed: int) -> dict:
         {
             "name": "relative second moment E[X^2]/E[X]^2, elective + day case + outpatient",
             "value": round(relative_second_moment(planned.to_numpy()), 2),
-            "note": "the fundholding-style budget scope; Crump 1991's CV of 7.5% at 9,000 patients "
-            "implies about 1 + 0.075^2 x 9,000 = 51.6 for that scope",
+            "note": "the fundholding-style budget scope (planned hospital care); for budget risk "
+            "against list size",
+        },
+        {
+            "name": "relative second moment E[X^2]/E[X]^2, elective_inpatient_gbp",
+            "value": round(relative_second_moment(df["elective_inpatient_gbp"].to_numpy()), 2),
+            "note": "the scope closest to Crump et al. (BMJ 1991), who simulated only the 113 "
+            "surgical procedures in the GP fund: their CV of 7.5% at 9,000 patients implies about "
+            "1 + 0.075^2 x 9,000 = 51.6",
         },
         {
             "name": "activity x prices per head, 2006/07 (£)",
