@@ -40,8 +40,11 @@ def measure(repeats: int) -> dict:
         t = time.perf_counter()
         app.year.value = "2004/05" if app.year.value != "2004/05" else "2006/07"
         year.append(time.perf_counter() - t)
-    views = {"list size": app.list_view, "age pyramid": app.pyramid_view,
-             "activity rates": app.rates_view}
+    views = {
+        "list size": app.list_view,
+        "age pyramid": app.pyramid_view,
+        "activity rates": app.rates_view,
+    }
     return {
         "repeats": repeats,
         "import_pbc_lib_and_altair_s": round(import_s, 2),
@@ -59,8 +62,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     result = measure(args.repeats)
     print(f"PbC Workbooks: workbook-00 app latency (median of {result['repeats']} runs)")
-    for key in ("import_pbc_lib_and_altair_s", "explorer_build_ms", "locality_change_redraw_ms",
-                "year_change_redraw_ms"):
+    for key in (
+        "import_pbc_lib_and_altair_s",
+        "explorer_build_ms",
+        "locality_change_redraw_ms",
+        "year_change_redraw_ms",
+    ):
         print(f"  {key:32s} {result[key]:>8}")
     for chart, kb in result["svg_kb"].items():
         print(f"  figure HTML, {chart:19s} {kb:>8} KB (wide + phone SVG)")

@@ -39,6 +39,24 @@ def test_arithmetic_tables_show_words_sources_and_tags():
         assert (given["source"] != "").all()  # every published figure names its source
 
 
+def test_steps_label_the_users_own_figures_as_assumptions():
+    # At the defaults the inputs carry their published sources; any other figure is the user's
+    # own [U], and a rate other than 16 is not called "the project figure".
+    default = sf.practice_arithmetic().set_index("step")
+    assert (
+        default.at[1, "tag"] == "V" and default.at[2, "quantity"] == "Error rate (project figure)"
+    )
+    own = sf.practice_arithmetic(20_000, 40).set_index("step")
+    assert own.at[1, "quantity"] == "Consultations a year (your figure)"
+    assert own.at[1, "tag"] == "U" and own.at[1, "source"] == ""
+    assert own.at[2, "quantity"] == "Error rate (your figure, inside the published 5-80)"
+    assert own.at[2, "source"] == sf.SRC_SANDARS and own.at[2, "tag"] == "U"
+    outside = sf.national_arithmetic(rate_per_100k=120, reports=1_000).set_index("step")
+    assert outside.at[2, "quantity"] == "Error rate (your figure, outside 5-80)"
+    assert outside.at[1, "tag"] == "V"  # contacts left at 300 million
+    assert outside.at[8, "tag"] == "U"  # reports changed from 5,706
+
+
 def test_practice_arithmetic_hand_computed():
     table = sf.practice_arithmetic().set_index("quantity")["value"]
     # 34,200 x 16 / 100,000 = 5.472 errors a year; 52.18 weeks / 5.472 = 9.54 weeks apart.
@@ -147,6 +165,24 @@ def test_audit_sample_sizes_rare_events_normal_too_small():
     assert rare["wilson"] > 1.2 * rare["normal"] and rare["exact"] > 1.2 * rare["normal"]
     common = sf.audit_sample_sizes(0.049, 0.01).set_index("method")["items"]
     assert common["exact"] < 1.06 * common["normal"]
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    p=st.floats(0.002, 0.3),
+    margin=st.floats(0.01, 0.05),
+    confidence=st.sampled_from([0.9, 0.95, 0.99]),
+)
+def test_audit_search_agrees_with_checking_every_n(p, margin, confidence):
+    # The coarse-then-fine search gives what checking every n from 1 to 4n + 1,000 gives.
+    found = sf.audit_sample_sizes(p, margin, confidence).set_index("method")["items"]
+    top = 4 * sf.items_to_check(p, margin, confidence) + 1_000
+    grid = np.arange(1, top + 1)
+    widths = sf.half_widths(grid, p, confidence)
+    for method in ("normal", "wilson", "exact"):
+        too_wide = np.flatnonzero(widths[method].to_numpy() > margin)
+        expected = int(grid[too_wide[-1]] + 1) if too_wide.size else 1
+        assert found[method] == expected, method
 
 
 def test_prescribing_figures_are_different_measures():

@@ -179,8 +179,14 @@ def test_table_html_formats_and_is_deterministic():
     assert out.startswith('<table class="pbc-table"><caption>Budgets, 2006/07</caption>')
     assert '<th scope="col" class="num">Budget (£)</th>' in out
     assert '<th scope="row">Beech &lt;B&gt;</th>' in out
-    cells = [("Budget (£)", "£1,234,567"), ("Budget (£)", f"{MINUS}£50"), ("Share", "16.0%"),
-             ("Share", MISSING), ("List size", "9,000"), ("List size", "12,500")]
+    cells = [
+        ("Budget (£)", "£1,234,567"),
+        ("Budget (£)", f"{MINUS}£50"),
+        ("Share", "16.0%"),
+        ("Share", MISSING),
+        ("List size", "9,000"),
+        ("List size", "12,500"),
+    ]
     for column, cell in cells:  # data-label: the column name, shown beside the cell on phones
         assert f'<td class="num" data-label="{column}">{cell}</td>' in out
 

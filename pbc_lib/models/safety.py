@@ -80,6 +80,7 @@ PRESCRIBING_WORDING = (  # [V] the brief's suggested wording
 DEFAULT_MARGIN = 0.01  # the issue's planning target: +/- 1 percentage point
 DEFAULT_CONFIDENCE = 0.95
 MAX_AUDIT_ITEMS = 200_000  # cap on the audit-size search
+AUDIT_COARSE_POINTS = 2_000  # coarse grid of the audit-size search (then every n in one step)
 
 # "Truly unsafe" [U, labelled assumption]: a true error rate of at least twice the project's
 # figure, 2 x 16 = 32 errors per 100,000 consultations. No source defines an unsafe practice.
@@ -190,6 +191,22 @@ def rate_interval(
     return float(low / contacts * 100_000), float(high / contacts * 100_000)
 
 
+def _given(value: float, default: float, words: str, source: str, unit: str) -> tuple:
+    """A step for an input: the published figure with its source, or the user's own [U]."""
+    if np.isclose(value, default):
+        return (words, "", value, unit, source, "V")
+    return (f"{words} (your figure)", "", value, unit, "", "U")
+
+
+def _rate_step(rate: float) -> tuple:
+    """The error-rate step: the project's figure (16, [U]) or the user's, inside 5-80 or not."""
+    if np.isclose(rate, PROJECT_ERROR_RATE_PER_100K):
+        return ("Error rate (project figure)", "", rate, "per 100,000", SRC_SEED, "U")
+    inside = ERROR_RATE_LOW_PER_100K <= rate <= ERROR_RATE_HIGH_PER_100K
+    words = "your figure, inside the published 5-80" if inside else "your figure, outside 5-80"
+    return (f"Error rate ({words})", "", rate, "per 100,000", SRC_SANDARS, "U")
+
+
 def _steps(rows: list[tuple[str, str, float, str, str, str]]) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=["quantity", "sum", "value", "unit", "source", "tag"])
     table.insert(0, "step", range(1, len(table) + 1))
@@ -212,8 +229,8 @@ def national_arithmetic(
     implied = CLAIMED_ERRORS_PER_DAY * DAYS_PER_YEAR * 100_000 / rate
     return _steps(
         [
-            ("GP contacts a year", "", contacts, "contacts", SRC_CONTACTS, "V"),
-            ("Error rate (project figure)", "", rate, "per 100,000", SRC_SEED, "U"),
+            _given(contacts, GP_CONTACTS_PER_YEAR, "GP contacts a year", SRC_CONTACTS, "contacts"),
+            _rate_step(rate),
             ("Errors a year", f"{contacts:,.0f} x {rate:g} / 100,000", errors, "errors", "", "D"),
             ("Errors a day", f"{errors:,.0f} / {DAYS_PER_YEAR}", errors / DAYS_PER_YEAR,
              "errors", "", "D"),
@@ -224,7 +241,8 @@ def national_arithmetic(
             ("Contacts that '120 a day' implies",
              f"{CLAIMED_ERRORS_PER_DAY} x {DAYS_PER_YEAR} x 100,000 / {rate:g}", implied,
              "contacts", SRC_SEED, "D"),
-            ("Reports to the NRLS from general practice", "", reports, "reports", SRC_NRLS, "V"),
+            _given(reports, NRLS_GP_REPORTS_PER_YEAR, "Reports to the NRLS from general practice",
+                   SRC_NRLS, "reports"),
             ("Share of errors reported", f"{reports:,.0f} / {errors:,.0f}", reports / errors,
              "share", "", "D"),
         ]
@@ -248,8 +266,9 @@ def practice_arithmetic(
     share_source, share_tag = (SRC_NRLS, "D") if national else ("", "U")
     return _steps(
         [
-            ("Consultations a year", "", c, "consultations", "brief: typical practice", "V"),
-            ("Error rate (project figure)", "", rate, "per 100,000", SRC_SEED, "U"),
+            _given(c, CONSULTATIONS_PER_PRACTICE, "Consultations a year",
+                   "brief: typical practice", "consultations"),
+            _rate_step(rate),
             ("Errors a year", f"{c:,.0f} x {rate:g} / 100,000", errors, "errors", "", "D"),
             ("Weeks between errors", f"{WEEKS_PER_YEAR:.2f} / {errors:.2f}",
              WEEKS_PER_YEAR / errors, "weeks", "", "D"),
@@ -347,19 +366,29 @@ def audit_sample_sizes(
     """Items needed by each interval method for a half-width of at most ``margin``.
 
     Columns: method, items, half_width (at that many items). The normal answer is
-    ``items_to_check``; Wilson and exact are found by searching every n up to four times
-    that (plus 1,000).
+    ``items_to_check``; Wilson and exact are the smallest n after the last n up to four times
+    that (plus 1,000) whose interval is still too wide. The search checks a coarse grid of at
+    most ``AUDIT_COARSE_POINTS`` values, then every n in the step where the last too-wide value
+    lies, so a 40,000-item answer takes milliseconds, not a second (the half-widths fall
+    smoothly with n; the test compares it with checking every n).
     """
     n_normal = items_to_check(p, margin, confidence)
-    grid = np.arange(1, min(4 * n_normal + 1_000, MAX_AUDIT_ITEMS) + 1)
-    widths = half_widths(grid, p, confidence)
+    top = min(4 * n_normal + 1_000, MAX_AUDIT_ITEMS)
+    step = max(1, -(-top // AUDIT_COARSE_POINTS))
+    coarse = np.unique(np.r_[np.arange(1, top + 1, step), top])
+    widths = half_widths(coarse, p, confidence)
     rows = []
     for method in ("normal", "wilson", "exact"):
         too_wide = np.flatnonzero(widths[method].to_numpy() > margin)
-        n = int(grid[too_wide[-1]] + 1) if too_wide.size else 1
-        if n > grid[-1]:
-            raise SafetyInputError(f"the {method} interval needs more than {grid[-1]:,} items")
-        rows.append((method, n, float(widths[method].iloc[n - 1])))
+        n = 1
+        if too_wide.size:
+            i = too_wide[-1]
+            fine = np.arange(coarse[i], coarse[min(i + 1, coarse.size - 1)] + 1)
+            fine_widths = half_widths(fine, p, confidence)[method].to_numpy()
+            n = int(fine[np.flatnonzero(fine_widths > margin)[-1]] + 1)
+        if n > top:
+            raise SafetyInputError(f"the {method} interval needs more than {top:,} items")
+        rows.append((method, n, float(half_widths([n], p, confidence)[method].iloc[0])))
     return pd.DataFrame(rows, columns=["method", "items", "half_width"])
 
 
