@@ -28,6 +28,7 @@ from pbc_lib.charts import (
     CATEGORY_COLOURS,
     HIGHLIGHT,
     MUTED,
+    ONE_SIZE_WIDTH,
     PALETTE,
     REFERENCE,
     SYNTHETIC_SOURCE,
@@ -35,19 +36,14 @@ from pbc_lib.charts import (
     _records,
     finish,
     from_template,
+    placeholder_words,
     require_columns,
 )
 
-ONE_SIZE_WIDTH = 340  # one drawing for desktop and phone (see budget_charts.ONE_SIZE_WIDTH)
 LOSS = PALETTE["NHS Orange"]
 SAVING = PALETTE["NHS Blue"]
 BAND = PALETTE["NHS Pale Grey"]
 Spec = dict[str, Any]
-
-
-def _placeholder(title: str) -> dict[str, str]:
-    """Words for the one-off structure build; every call puts its own in."""
-    return {"title": title, "description": title, "source": SYNTHETIC_SOURCE}
 
 
 def _money(value: float) -> str:
@@ -145,7 +141,7 @@ def _pathway_structure(
     top = panel("main", "per_1000", steps, "Per 1,000 patients a year", ",.0f", 5)
     bottom = panel("cost", "cost", priced, f"£ a year at {price_year} tariff", "$,.0f", 3)
     chart = alt.vconcat(top, bottom, spacing=18)
-    return finish(chart, **_placeholder("pathway"))
+    return finish(chart, **placeholder_words("pathway"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -243,7 +239,7 @@ def _histogram_structure(width: int) -> alt.VConcatChart:
         )
     )
     chart = alt.layer(bars, rules).properties(width=width, height=200)
-    return finish(chart, **_placeholder("histogram"))
+    return finish(chart, **placeholder_words("histogram"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -316,7 +312,7 @@ def _gains_structure(parties: list[str], width: int) -> alt.VConcatChart:
     )
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color=REFERENCE).encode(x="x:Q")
     chart = alt.layer(zero, lines, dots).properties(width=width, height={"step": 34})
-    return finish(chart, **_placeholder("gains"))
+    return finish(chart, **placeholder_words("gains"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -487,7 +483,7 @@ def _rtt_structure(
     chart = alt.vconcat(top, bottom, spacing=16).resolve_scale(
         color="independent", strokeDash="independent"
     )
-    return finish(chart, **_placeholder("rtt"))
+    return finish(chart, **placeholder_words("rtt"))
 
 
 def explosion_chart(
@@ -568,4 +564,4 @@ def _explosion_structure(width: int, label_left: bool) -> alt.VConcatChart:
         color=REFERENCE,
     ).encode(x="load:Q", y=alt.value(0), text="text:N")
     chart = alt.layer(band, theory, sim, rule, text).properties(width=width, height=220)
-    return finish(chart, **_placeholder("explosion"))
+    return finish(chart, **placeholder_words("explosion"))

@@ -24,6 +24,7 @@ import pandas as pd
 
 from pbc_lib.charts import (
     _D3_FORMAT,
+    ONE_SIZE_WIDTH,
     PALETTE,
     REFERENCE,
     SYNTHETIC_SOURCE,
@@ -35,8 +36,6 @@ from pbc_lib.charts import (
 )
 from pbc_lib.models import funnel as fp
 
-# One drawing for desktop and phone alike (see budget_charts.ONE_SIZE_WIDTH).
-ONE_SIZE_WIDTH = 340
 HEIGHT = 260
 Spec = dict[str, Any]
 

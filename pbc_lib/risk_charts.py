@@ -32,28 +32,23 @@ from pbc_lib.charts import (
     CATEGORY_SHAPES,
     HIGHLIGHT,
     MUTED,
+    ONE_SIZE_WIDTH,
     PALETTE,
     REFERENCE,
-    SYNTHETIC_SOURCE,
     ChartDataError,
     _records,
     finish,
     from_template,
+    placeholder_words,
     require_columns,
 )
 
-ONE_SIZE_WIDTH = 340  # one drawing for desktop and phone (see budget_charts.ONE_SIZE_WIDTH)
 MARKED = PALETTE["NHS Orange"]
 X_DOMAIN = (1_000, 400_000)  # people covered: the smallest practice to beyond the merged PCT
 X_TICKS = [1_000, 3_000, 10_000, 30_000, 100_000, 300_000]
 MARK_SHAPES = ["circle", "square", "triangle-up", "triangle-down"]  # practice ... merged PCT
 LABELLED_WIDTH = 260  # for bar charts whose labels take ~170 px beside the bars
 Spec = dict[str, Any]
-
-
-def _placeholder(title: str) -> dict[str, str]:
-    """Words for the one-off structure build; every call puts its own in."""
-    return {"title": title, "description": title, "source": SYNTHETIC_SOURCE}
 
 
 def _pct(value: float, fmt: str) -> str:
@@ -202,7 +197,7 @@ def _curve_structure(
         )
     )
     chart = alt.layer(*layers).properties(width=width, height=260)
-    return finish(chart, **_placeholder("risk curve"))
+    return finish(chart, **placeholder_words("risk curve"))
 
 
 def _describe_curve(
@@ -296,7 +291,7 @@ def _protection_structure(measure_title: str, value_format: str, width: int) -> 
         text=alt.Text("value:Q", format=value_format.replace("0%", "1%"))
     )
     chart = alt.layer(bars, text).properties(width=width, height={"step": 30})
-    return finish(chart, **_placeholder("protection"))
+    return finish(chart, **placeholder_words("protection"))
 
 
 # --- configurations ------------------------------------------------------------------------------
@@ -388,7 +383,7 @@ def _configuration_structure(x_title: str, y_title: str, width: int) -> alt.VCon
         .encode(x="cost_per_head:Q", y="risk_median:Q")
     )
     chart = alt.layer(rules, points, ring).properties(width=width, height=240)
-    return finish(chart, **_placeholder("configurations"))
+    return finish(chart, **placeholder_words("configurations"))
 
 
 def relationships_chart(
@@ -448,4 +443,4 @@ def _relationships_structure(pcts: list[str], series: list[str], width: int) -> 
     )
     text = base.mark_text(align="left", dx=4).encode(text=alt.Text("count:Q", format=",.0f"))
     chart = alt.layer(bars, text).properties(width=width, height={"step": 18})
-    return finish(chart, **_placeholder("relationships"))
+    return finish(chart, **placeholder_words("relationships"))

@@ -24,17 +24,17 @@ import pandas as pd
 from pbc_lib.charts import (
     CATEGORY_COLOURS,
     MUTED,
+    ONE_SIZE_WIDTH,
     PALETTE,
     REFERENCE,
-    SYNTHETIC_SOURCE,
     ChartDataError,
     _records,
     finish,
     from_template,
+    placeholder_words,
     require_columns,
 )
 
-ONE_SIZE_WIDTH = 340
 Spec = dict[str, Any]
 
 SERIES = ("Errors", "Reported incidents")
@@ -50,10 +50,6 @@ OUTCOME_COLOURS = (
     MUTED,
 )
 OUTCOME_SHAPES = ("triangle-up", "square", "diamond", "circle")
-
-
-def _placeholder(name: str) -> dict[str, str]:
-    return {"title": name, "description": name, "source": SYNTHETIC_SOURCE}
 
 
 # --------------------------------------------------------------------------------------------
@@ -136,7 +132,7 @@ def _expected_structure(width: int) -> alt.VConcatChart:
         x="rate_per_100k:Q", y="expected:Q", color=colour
     )
     chart = alt.layer(band, line, rule, dots).properties(width=width, height=240)
-    return finish(chart, **_placeholder("expected errors"))
+    return finish(chart, **placeholder_words("expected errors"))
 
 
 def _describe_expected(data: pd.DataFrame, chosen: pd.DataFrame) -> str:
@@ -276,7 +272,7 @@ def _audit_structure(width: int, current: bool) -> alt.VConcatChart:
             )
         )
     chart = alt.layer(*layers).properties(width=width, height=240)
-    return finish(chart, **_placeholder("audit"))
+    return finish(chart, **placeholder_words("audit"))
 
 
 def _describe_audit(
@@ -377,7 +373,7 @@ def _screening_structure(width: int) -> alt.VConcatChart:
         .encode(x="x:Q")
     )
     chart = alt.layer(points, line).properties(width=width, height=260)
-    return finish(chart, **_placeholder("screening"))
+    return finish(chart, **placeholder_words("screening"))
 
 
 def _describe_screening(data: pd.DataFrame, unsafe_at: float) -> str:

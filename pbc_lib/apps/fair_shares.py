@@ -98,7 +98,7 @@ class FairShares(App):
             layout=widgets.Layout(width="420px", max_width="100%"),
         )
         self.weights_table, self.summary_html = widgets.HTML(), widgets.HTML()
-        # One drawing each, sized for desktop and phone alike (see budget_charts.ONE_SIZE_WIDTH).
+        # One drawing each, sized for desktop and phone alike (see charts.ONE_SIZE_WIDTH).
         self.distance_view = ChartView(narrow_width=None)
         self.spread_view = ChartView(narrow_width=None)
         for control in (self.age_weighting, self.need_weight):
