@@ -140,3 +140,18 @@ if os.environ.get("CI"):
 from pbc_lib import charts as _charts  # noqa: E402
 
 _charts.VALIDATE_SPECS = True
+
+
+def open_notebook(page, voila_url: str, notebook: str, charts: int) -> None:
+    """Open a notebook in Voilà and wait until it has run and drawn ``charts`` charts."""
+    page.goto(f"{voila_url}voila/render/{notebook}", wait_until="domcontentloaded")
+    page.wait_for_selector("#rendered_cells", state="visible")
+    if charts:
+        page.wait_for_function(
+            "n => document.querySelectorAll('figure.pbc-chart svg').length >= n", arg=charts
+        )
+
+
+def chart_svgs(page) -> list[str]:
+    """The markup of every chart drawn on the page, in page order."""
+    return page.eval_on_selector_all("figure.pbc-chart svg", "els => els.map(e => e.outerHTML)")

@@ -5,6 +5,7 @@ and an exercise answer typed in a box is marked at once."""
 from __future__ import annotations
 
 import pytest
+from conftest import chart_svgs, open_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -12,23 +13,10 @@ WORKBOOK = "workbooks/01_indicative_budgets.ipynb"
 EXERCISES = "exercises/01_indicative_budgets_exercises.ipynb"
 
 
-def _open(page, voila_url, notebook, charts):
-    page.goto(f"{voila_url}voila/render/{notebook}", wait_until="domcontentloaded")
-    page.wait_for_selector("#rendered_cells", state="visible")
-    if charts:
-        page.wait_for_function(
-            "n => document.querySelectorAll('figure.pbc-chart svg').length >= n", arg=charts
-        )
-
-
-def _svgs(page) -> list[str]:
-    return page.eval_on_selector_all("figure.pbc-chart svg", "els => els.map(e => e.outerHTML)")
-
-
 def test_pace_of_change_redraws_the_pct_chart_and_the_glide_path(voila_url, recorded_page):
     page = recorded_page.page
-    _open(page, voila_url, WORKBOOK, 4)
-    before = _svgs(page)
+    open_notebook(page, voila_url, WORKBOOK, 4)
+    before = chart_svgs(page)
     slider = page.locator(".widget-slider", has_text="Pace of change").first
     slider.locator(".noUi-handle").click()
     for _ in range(5):
@@ -40,7 +28,7 @@ def test_pace_of_change_redraws_the_pct_chart_and_the_glide_path(voila_url, reco
         arg=before,
         timeout=30_000,
     )
-    after = _svgs(page)
+    after = chart_svgs(page)
     assert after[1] == before[1], "the spread chart does not depend on the pace of change"
     # 25% + 5 steps of 5% = 50%; the readout agrees with the chart
     assert slider.locator(".widget-readout").inner_text().strip() == "50%"
@@ -50,7 +38,7 @@ def test_pace_of_change_redraws_the_pct_chart_and_the_glide_path(voila_url, reco
 
 def test_statement_downloads_as_a_file(voila_url, recorded_page, tmp_path):
     page = recorded_page.page
-    _open(page, voila_url, WORKBOOK, 4)
+    open_notebook(page, voila_url, WORKBOOK, 4)
     practice = page.locator(".pbc-control select").nth(1)
     label = next(o for o in practice.locator("option").all_inner_texts() if "WM034" in o)
     practice.select_option(label=label)
@@ -74,7 +62,7 @@ def test_statement_downloads_as_a_file(voila_url, recorded_page, tmp_path):
 
 def test_exercise_box_marks_an_answer_and_the_progress_line_counts_it(voila_url, recorded_page):
     page = recorded_page.page
-    _open(page, voila_url, EXERCISES, 0)
+    open_notebook(page, voila_url, EXERCISES, 0)
     task = page.locator(".pbc-task").nth(5)  # task 6: the three-year offset, £7,000
     task.locator("input[type=text]").fill("£35,000")
     task.get_by_role("button", name="Check").click()

@@ -5,6 +5,7 @@ its illustrative scenario, and an exercise answer typed in a box is checked by s
 from __future__ import annotations
 
 import pytest
+from conftest import chart_svgs, open_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -14,23 +15,10 @@ CHARTS = 6  # referral explorer 2, scheme designer 2, 18-week simulator 2 (in pa
 REFERRAL_CHARTS, SCHEME_CHARTS, RTT_CHARTS = (0, 1), (2, 3), (4, 5)
 
 
-def _open(page, voila_url, notebook, charts):
-    page.goto(f"{voila_url}voila/render/{notebook}", wait_until="domcontentloaded")
-    page.wait_for_selector("#rendered_cells", state="visible")
-    if charts:
-        page.wait_for_function(
-            "n => document.querySelectorAll('figure.pbc-chart svg').length >= n", arg=charts
-        )
-
-
-def _svgs(page) -> list[str]:
-    return page.eval_on_selector_all("figure.pbc-chart svg", "els => els.map(e => e.outerHTML)")
-
-
 def test_capacity_slider_redraws_the_18_week_charts_only(voila_url, recorded_page):
     page = recorded_page.page
-    _open(page, voila_url, WORKBOOK, CHARTS)
-    before = _svgs(page)
+    open_notebook(page, voila_url, WORKBOOK, CHARTS)
+    before = chart_svgs(page)
     slider = page.locator(".widget-slider", has_text="Outpatient capacity a week").first
     slider.locator(".noUi-handle").click()
     for _ in range(5):
@@ -44,7 +32,7 @@ def test_capacity_slider_redraws_the_18_week_charts_only(voila_url, recorded_pag
     )
     # 160 + 5 steps of 2 = 170 a week; with holiday weeks it averages 159.5, a load of 98%
     assert slider.locator(".widget-readout").inner_text().strip() == "170"
-    after = _svgs(page)
+    after = chart_svgs(page)
     assert after[:4] == before[:4], "the referral and scheme charts do not depend on capacity"
     page.wait_for_function(
         "() => document.body.innerText.includes('averaging 159.5 a week')", timeout=30_000
@@ -55,8 +43,8 @@ def test_capacity_slider_redraws_the_18_week_charts_only(voila_url, recorded_pag
 
 def test_bolton_button_loads_the_illustrative_scenario(voila_url, recorded_page):
     page = recorded_page.page
-    _open(page, voila_url, WORKBOOK, CHARTS)
-    before = _svgs(page)
+    open_notebook(page, voila_url, WORKBOOK, CHARTS)
+    before = chart_svgs(page)
     page.get_by_role("button", name="Load the Bolton-style scenario (illustrative)").click()
     page.wait_for_function(
         "() => [...document.querySelectorAll('figure.pbc-chart svg')][2].outerHTML"
@@ -67,7 +55,7 @@ def test_bolton_button_loads_the_illustrative_scenario(voila_url, recorded_page)
     page.wait_for_function(
         "() => document.body.innerText.includes('not verified in any source')", timeout=30_000
     )
-    after = _svgs(page)
+    after = chart_svgs(page)
     assert all(after[i] != before[i] for i in SCHEME_CHARTS)
     assert all(after[i] == before[i] for i in (*REFERRAL_CHARTS, *RTT_CHARTS))
     assert "25 case managers" in page.inner_text("body")
@@ -77,7 +65,7 @@ def test_bolton_button_loads_the_illustrative_scenario(voila_url, recorded_page)
 
 def test_capacity_task_is_checked_by_simulation(voila_url, recorded_page):
     page = recorded_page.page
-    _open(page, voila_url, EXERCISES, 0)
+    open_notebook(page, voila_url, EXERCISES, 0)
     task = page.locator(".pbc-task").nth(6)  # task 7: the least capacity is about 160.6 a week
     task.locator("input[type=text]").fill("150")
     task.get_by_role("button", name="Check").click()

@@ -6,6 +6,7 @@ once."""
 from __future__ import annotations
 
 import pytest
+from conftest import chart_svgs, open_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -14,23 +15,10 @@ EXERCISES = "exercises/03_fundholding_vs_pbc_exercises.ipynb"
 CHARTS = 4  # risk curve, protection steps, configurations, relationships
 
 
-def _open(page, voila_url, notebook, charts):
-    page.goto(f"{voila_url}voila/render/{notebook}", wait_until="domcontentloaded")
-    page.wait_for_selector("#rendered_cells", state="visible")
-    if charts:
-        page.wait_for_function(
-            "n => document.querySelectorAll('figure.pbc-chart svg').length >= n", arg=charts
-        )
-
-
-def _svgs(page) -> list[str]:
-    return page.eval_on_selector_all("figure.pbc-chart svg", "els => els.map(e => e.outerHTML)")
-
-
 def test_stop_loss_redraws_the_risk_charts_only(voila_url, recorded_page):
     page = recorded_page.page
-    _open(page, voila_url, WORKBOOK, CHARTS)
-    before = _svgs(page)
+    open_notebook(page, voila_url, WORKBOOK, CHARTS)
+    before = chart_svgs(page)
     assert "£6,000 stop-loss" in before[0]
     slider = page.locator(".widget-slider", has_text="Stop-loss per patient a year").first
     slider.locator(".noUi-handle").click()
@@ -42,7 +30,7 @@ def test_stop_loss_redraws_the_risk_charts_only(voila_url, recorded_page):
         arg=before,
         timeout=30_000,
     )
-    after = _svgs(page)
+    after = chart_svgs(page)
     assert after[2] == before[2] and after[3] == before[3], "configuration charts redrawn"
     assert slider.locator(".widget-readout").inner_text().strip() == "£5,000"
     assert page.locator(".pbc-error:visible").count() == 0
@@ -51,7 +39,7 @@ def test_stop_loss_redraws_the_risk_charts_only(voila_url, recorded_page):
 
 def test_crumps_measure_shows_his_published_points(voila_url, recorded_page):
     page = recorded_page.page
-    _open(page, voila_url, WORKBOOK, CHARTS)
+    open_notebook(page, voila_url, WORKBOOK, CHARTS)
     measure = page.locator("select").nth(2)  # practice, budget scope, measure
     label = next(o for o in measure.locator("option").all_inner_texts() if "Crump" in o)
     measure.select_option(label=label)
@@ -66,7 +54,7 @@ def test_crumps_measure_shows_his_published_points(voila_url, recorded_page):
 
 def test_exercise_box_marks_the_pool_size(voila_url, recorded_page):
     page = recorded_page.page
-    _open(page, voila_url, EXERCISES, 0)
+    open_notebook(page, voila_url, EXERCISES, 0)
     task = page.locator(".pbc-task").nth(6)  # task 7: how many practices must pool
     task.locator("input[type=text]").fill("4")
     task.get_by_role("button", name="Check").click()

@@ -5,25 +5,13 @@ screening chart, and an exercise answer chosen from a list is marked at once."""
 from __future__ import annotations
 
 import pytest
+from conftest import chart_svgs, open_notebook
 
 pytestmark = pytest.mark.browser
 
 WORKBOOK = "workbooks/04_risk_in_primary_care.ipynb"
 EXERCISES = "exercises/04_risk_in_primary_care_exercises.ipynb"
 CHARTS = 4  # arithmetic, funnel, audit, screening
-
-
-def _open(page, voila_url, notebook, charts):
-    page.goto(f"{voila_url}voila/render/{notebook}", wait_until="domcontentloaded")
-    page.wait_for_selector("#rendered_cells", state="visible")
-    if charts:
-        page.wait_for_function(
-            "n => document.querySelectorAll('figure.pbc-chart svg').length >= n", arg=charts
-        )
-
-
-def _svgs(page) -> list[str]:
-    return page.eval_on_selector_all("figure.pbc-chart svg", "els => els.map(e => e.outerHTML)")
 
 
 def _wait_for_change(page, before, index, text):
@@ -38,14 +26,14 @@ def _wait_for_change(page, before, index, text):
 
 def test_overdispersion_redraws_only_the_funnel(voila_url, recorded_page):
     page = recorded_page.page
-    _open(page, voila_url, WORKBOOK, CHARTS)
-    before = _svgs(page)
+    open_notebook(page, voila_url, WORKBOOK, CHARTS)
+    before = chart_svgs(page)
     assert "WM007" in before[1]  # the highlighted practice is labelled
     select = page.locator(".widget-dropdown", has_text="Overdispersion").locator("select")
     label = next(o for o in select.locator("option").all_inner_texts() if "Multiplicative" in o)
     select.select_option(label=label)
     _wait_for_change(page, before, 1, "widened by √φ")
-    after = _svgs(page)
+    after = chart_svgs(page)
     assert [after[i] == before[i] for i in (0, 2, 3)] == [True, True, True]
     page.wait_for_function(
         "() => document.body.innerText.includes('Abbey Fields Surgery (WM007)')"
@@ -57,12 +45,12 @@ def test_overdispersion_redraws_only_the_funnel(voila_url, recorded_page):
 
 def test_new_screening_sample_redraws_the_screening_chart(voila_url, recorded_page):
     page = recorded_page.page
-    _open(page, voila_url, WORKBOOK, CHARTS)
-    before = _svgs(page)
+    open_notebook(page, voila_url, WORKBOOK, CHARTS)
+    before = chart_svgs(page)
     summary = page.locator(".widget-html", has_text="simulated practices,").first.inner_text()
     page.get_by_role("button", name="Draw another PCT").click()
     _wait_for_change(page, before, 3, "")
-    after = _svgs(page)
+    after = chart_svgs(page)
     assert after[:3] == before[:3]
     assert "1,000 simulated practices" in after[3]
     page.wait_for_function(
@@ -76,7 +64,7 @@ def test_new_screening_sample_redraws_the_screening_chart(voila_url, recorded_pa
 
 def test_exercise_flag_is_chosen_from_a_list_and_marked(voila_url, recorded_page):
     page = recorded_page.page
-    _open(page, voila_url, EXERCISES, 0)
+    open_notebook(page, voila_url, EXERCISES, 0)
     task = page.locator(".pbc-task").nth(5)  # task 6: the flag after widening by √φ
     choice = task.locator("select")
     choice.select_option(label="above 99.8% (alarm)")
