@@ -34,10 +34,10 @@ from typing import Any
 import altair as alt
 import numpy as np
 import pandas as pd
-import vl_convert as vlc
 from altair.utils.core import sanitize_pandas_dataframe
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
+from pbc_lib import render_service
 from pbc_lib.data import AGE_BANDS
 
 # --- Palette -------------------------------------------------------------------------------------
@@ -959,7 +959,7 @@ def to_svg(chart: alt.TopLevelMixin | dict[str, Any], *, width: int | None = Non
     if cached is not None:
         _SVG_CACHE.move_to_end(text)
         return cached
-    svg = vlc.vegalite_to_svg(spec, format_locale=FORMAT_LOCALE, time_format_locale="en-GB")
+    svg = render_service.render(text, FORMAT_LOCALE, "en-GB")
     svg = _prefix_ids(svg, f"pbc{digest}")
     label = html.escape(
         str(spec.get("description") or spec.get("usermeta", {}).get("title") or "Chart"), quote=True

@@ -29,9 +29,10 @@ import altair as alt
 import ipywidgets as widgets
 import pandas as pd
 
-from pbc_lib import charts
+from pbc_lib import charts, lockdown
 
 log = logging.getLogger(__name__)
+lockdown.install()  # the page may set controls' values only, never their limits (pbc_lib.lockdown)
 
 MISSING = "\u2013"  # en dash, for a value that is not available
 MINUS = "\u2212"  # minus sign

@@ -1,10 +1,15 @@
-"""Server settings and page template: nothing fetched from another host; landing from metadata."""
+"""Server settings, the site folder, the shared renderer and the widget lockdown (no browser)."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 
-from pbc_lib import hosting
+import ipywidgets as widgets
+import pytest
+
+from pbc_lib import charts, hosting, lockdown, render_service, ui  # noqa: F401 (ui installs the lockdown)
 
 
 def test_page_config_hook_adds_catalogue_to_folder_pages_only():
@@ -14,14 +19,74 @@ def test_page_config_hook_adds_catalogue_to_folder_pages_only():
     assert nb == {"a": 1}
 
 
-def test_served_with_a_timeout_culling_no_tracebacks_and_the_project_template():
-    argv = hosting.voila_argv(port=1234)
-    assert "--Voila.ip=127.0.0.1" in argv and "--port=1234" in argv
-    assert "--template=pbc" in argv
-    assert "--VoilaConfiguration.show_tracebacks=False" in argv
-    assert any(a.startswith("--VoilaExecutor.timeout=") for a in argv)
-    assert any(a.startswith("--MappingKernelManager.cull_idle_timeout=") for a in argv)
-    assert "--no-browser" in argv
+def test_without_solutions_the_landing_page_has_no_solutions_section():
+    keys = [s["key"] for s in hosting.page_config_hook({})["pbcCatalogue"]["sections"]]
+    assert "exercises-solutions" in keys
+    hook = hosting.make_page_config_hook(solutions=False)
+    keys = [s["key"] for s in hook({})["pbcCatalogue"]["sections"]]
+    assert keys == ["workbooks", "exercises"]
+
+
+def test_config_preheats_culls_hides_tracebacks_and_caps_messages():
+    config = hosting.voila_config(pool_size=2, pools={"workbooks/00_start_here.ipynb": 9},
+                                  cull_idle=300)
+    vc = config.VoilaConfiguration
+    assert vc.preheat_kernel is True and vc.default_pool_size == 2
+    assert vc.show_tracebacks is False and vc.template == "pbc"
+    assert config.VoilaExecutor.timeout == hosting.EXECUTION_TIMEOUT_S
+    assert config.MappingKernelManager.cull_idle_timeout == 300
+    pools = config.VoilaKernelManager.kernel_pools_config
+    assert pools["default"]["pool_size"] == 2
+    assert pools["workbooks/00_start_here.ipynb"]["pool_size"] == 9
+    assert config.Voila.tornado_settings["websocket_max_message_size"] == 1024 * 1024
+
+
+def test_pool_size_zero_turns_preheating_off():
+    assert hosting.voila_config(pool_size=0).VoilaConfiguration.preheat_kernel is False
+
+
+@pytest.mark.parametrize("size", [-1, hosting.MAX_POOL_SIZE + 1])
+def test_pool_sizes_out_of_range_are_refused_with_a_message(size):
+    with pytest.raises(hosting.HostingError, match="between 0 and"):
+        hosting.check_pool_size(size)
+
+
+def test_pool_option_is_checked_against_the_served_notebooks():
+    served = ["workbooks/00_start_here.ipynb"]
+    assert hosting.parse_pools(["workbooks/00_start_here.ipynb=12"], served) == {served[0]: 12}
+    with pytest.raises(hosting.HostingError, match="NOTEBOOK=SIZE"):
+        hosting.parse_pools(["workbooks/00_start_here.ipynb"], served)
+    with pytest.raises(hosting.HostingError, match="not served"):
+        hosting.parse_pools(["data/practices.csv=3"], served)
+
+
+def test_argv_serves_the_site_folder_on_loopback_under_a_base_url(tmp_path):
+    argv = hosting.voila_argv(tmp_path, port=1234, base_url="/pbc/")
+    assert argv[0] == str(tmp_path)
+    assert {"--Voila.ip=127.0.0.1", "--port=1234", "--Voila.base_url=/pbc/", "--no-browser",
+            "--template=pbc"} <= set(argv)
+    with pytest.raises(hosting.HostingError, match="start and end with"):
+        hosting.voila_argv(tmp_path, base_url="pbc")
+
+
+def test_site_holds_the_catalogue_notebooks_and_nothing_else(tmp_path):
+    site = tmp_path / "site"
+    served = hosting.build_site(site)
+    files = sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file())
+    assert files == sorted(served)
+    assert all(f.endswith(".ipynb") for f in files)
+    assert "workbooks/00_start_here.ipynb" in files
+    assert any(f.startswith("exercises/solutions/") for f in files)
+    without = hosting.build_site(site, solutions=False)
+    assert not any(f.startswith("exercises/solutions/") for f in without)
+    assert not (site / "exercises" / "solutions").exists()
+
+
+def test_serve_refuses_bad_options_in_plain_english(capsys):
+    with pytest.raises(SystemExit, match="Cannot serve: A pool size"):
+        hosting.main(["--pool-size", "999"])
+    with pytest.raises(SystemExit, match="Cannot serve: --pool names"):
+        hosting.main(["--pool", "pbc_lib/ui.py=2"])
 
 
 def test_templates_reference_no_other_host():
@@ -32,8 +97,90 @@ def test_templates_reference_no_other_host():
         assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", f.read_text()), f.name
 
 
-def test_template_path_is_put_first_once(monkeypatch):
+def test_template_path_is_put_first_once():
     env = {"JUPYTER_PATH": "/x"}
     hosting.add_template_path(env)
     hosting.add_template_path(env)
     assert env["JUPYTER_PATH"].split(":") == [str(hosting.TEMPLATE_ROOT), "/x"]
+
+
+# --- The shared chart renderer -------------------------------------------------------------------
+SPEC = json.dumps({
+    "mark": "bar",
+    "data": {"values": [{"a": "x", "b": 1234.5}, {"a": "y", "b": 2}]},
+    "encoding": {"x": {"field": "a", "type": "nominal"},
+                 "y": {"field": "b", "type": "quantitative", "axis": {"format": ",.0f"}}},
+})
+
+
+@pytest.fixture
+def service(monkeypatch):
+    svc = render_service.Service(threads=1)
+    for key, value in svc.environ().items():
+        monkeypatch.setenv(key, value)
+    render_service._drop_connection()
+    yield svc
+    render_service._drop_connection()
+    svc.stop()
+
+
+def test_service_draws_the_same_svg_as_the_kernel_would(service):
+    here = render_service.draw(SPEC, charts.FORMAT_LOCALE, "en-GB")
+    there = render_service.render(SPEC, charts.FORMAT_LOCALE, "en-GB")
+    assert there == here
+    assert "1,235" in there  # the locale travelled with the request
+    assert render_service._local.conn is not None  # it really went through the socket
+
+
+def test_service_reports_a_bad_spec_as_an_error(service):
+    with pytest.raises(render_service.RenderError):
+        render_service.render('{"mark": "no-such-mark", "data": {"values": []}}', "en-GB", "en-GB")
+
+
+def test_a_dead_service_means_drawing_in_the_kernel(service, caplog):
+    render_service.render(SPEC, "en-GB", "en-GB")
+    service.stop()
+    svg = render_service.render(SPEC, "en-GB", "en-GB")
+    assert svg.startswith("<svg")
+    assert "unavailable" in caplog.text
+
+
+def test_a_client_with_the_wrong_key_is_refused(service):
+    from multiprocessing import AuthenticationError
+    from multiprocessing.connection import Client
+
+    with pytest.raises((AuthenticationError, EOFError, ConnectionError)):
+        Client(service.address, family="AF_UNIX", authkey=b"wrong")
+    assert oct(os.stat(service.address).st_mode & 0o777) == "0o600"
+    assert render_service.render(SPEC, "en-GB", "en-GB").startswith("<svg")  # still serving
+
+
+def test_without_a_service_charts_draw_in_process(monkeypatch):
+    monkeypatch.delenv(render_service.SOCKET_ENV, raising=False)
+    render_service._drop_connection()
+    assert render_service.render(SPEC, "en-GB", "en-GB").startswith("<svg")
+
+
+# --- What the page may change in a kernel --------------------------------------------------------
+def _update(widget, state):
+    widget._handle_msg({"content": {"data": {"method": "update", "state": state}}, "buffers": []})
+
+
+def test_the_page_can_move_a_control_but_not_its_limits():
+    assert widgets.Widget._handle_msg is lockdown._handle_msg  # installed by importing pbc_lib.ui
+    slider = widgets.IntSlider(value=5, min=0, max=10)
+    _update(slider, {"max": 10**9, "value": 10**9})
+    assert (slider.max, slider.value) == (10, 10)  # max refused; value clamped to the real max
+    _update(slider, {"value": 3})
+    assert slider.value == 3
+    dropdown = widgets.Dropdown(options=["a", "b"])
+    _update(dropdown, {"_options_labels": ["a", "b", "evil"], "index": 1})
+    assert dropdown.options == ("a", "b") and dropdown.value == "b"
+
+
+def test_the_page_cannot_send_a_huge_text():
+    box = widgets.Text()
+    _update(box, {"value": "x" * (lockdown.MAX_TEXT + 1)})
+    assert box.value == ""
+    _update(box, {"value": "£1,234"})
+    assert box.value == "£1,234"

@@ -1,20 +1,33 @@
-"""Serving the workbooks with Voilà: the page template, the landing page and the server settings.
+"""Serving the workbooks with Voilà: settings, the page template, the landing page, the site folder.
 
-``python -m pbc_lib.hosting`` (the README's ``make serve``) starts Voilà on 127.0.0.1 over the
-repository, with the project's ``pbc`` page template (Voilà's ``lab`` template without the CDN
-font links, so a page asks nothing of any other host) and a landing page built from the notebooks'
-header metadata (``pbc_lib.catalogue``) without starting a kernel.
+``python -m pbc_lib.hosting`` (the README's ``make serve``) starts Voilà on 127.0.0.1 with:
+
+- **a site folder** holding copies of the served notebooks only (``workbooks/``, ``exercises/`` and,
+  unless ``--no-solutions``, ``exercises/solutions/``), so no URL can list, render or fetch anything
+  else in the repository (``data/``, ``pbc_lib/`` source, the virtual environment's files);
+- **preheated kernels**: each notebook has a pool of kernels that have already run it, so a visit
+  gets the finished page at once (``--pool-size``, and ``--pool NOTEBOOK=N`` for one notebook);
+- **culling**: kernels idle for ``--cull-idle`` seconds are shut down (closed tabs keep theirs);
+- **a base URL** (``--base-url``) to run behind a proxy or JupyterHub;
+- **no tracebacks** for users (the friendly error panel instead; the detail goes to the log file),
+  an execution timeout, a cap on websocket message size (``MAX_MESSAGE_BYTES``);
+- **one shared chart renderer** (:mod:`pbc_lib.render_service`) instead of one in every kernel;
+- the project's ``pbc`` page template (Voilà's ``lab`` template without the CDN font links) and a
+  landing page built from the notebooks' header metadata (``pbc_lib.catalogue``).
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from pbc_lib.catalogue import REPO_ROOT, landing_context
+from pbc_lib.catalogue import REPO_ROOT, SECTIONS, landing_context
 
 TEMPLATE_ROOT = Path(__file__).resolve().parent / "jupyter"
 TEMPLATE_NAME = "pbc"
@@ -22,35 +35,137 @@ DEFAULT_PORT = 8866
 EXECUTION_TIMEOUT_S = 60  # Voilà waits forever by default; tech-notes §4 (render-time stall)
 CULL_IDLE_TIMEOUT_S = 600  # closed tabs keep their kernels otherwise (tech-notes §6)
 CULL_INTERVAL_S = 60
+DEFAULT_POOL_SIZE = 1  # preheated kernels per notebook (13 notebooks: ~2 GiB at ~160 MiB each)
+MAX_POOL_SIZE = 200  # per notebook: a typo must not start thousands of kernels
+MAX_MESSAGE_BYTES = 1024 * 1024  # largest websocket message a browser may send (Tornado: 10 MiB)
+FILL_DELAY_S = 0.5  # wait before refilling a pool after a kernel is handed out (Voilà: 1 s)
+SOLUTIONS = "exercises/solutions"
 
 
-def page_config_hook(page_config: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """Add the catalogue to the page config of folder (landing) pages; leave notebooks alone.
+class HostingError(ValueError):
+    """A serve option is out of range; the message says which and what is allowed."""
+
+
+def build_site(target: Path, *, solutions: bool = True, root: Path = REPO_ROOT) -> list[str]:
+    """Copy the served notebooks into ``target`` (emptied first); return their relative paths.
+
+    Only ``*.ipynb`` files of the catalogue's sections are copied: Voilà serves a folder tree, so
+    anything else under its root could be listed or requested.
+    """
+    if target.exists():
+        shutil.rmtree(target)
+    copied = []
+    for folder, _, _ in SECTIONS:
+        if folder == SOLUTIONS and not solutions:
+            continue
+        for nb in sorted((root / folder).glob("*.ipynb")):
+            dest = target / folder / nb.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(nb, dest)
+            copied.append(f"{folder}/{nb.name}")
+    return copied
+
+
+def make_page_config_hook(solutions: bool = True):
+    """A Voilà page-config hook adding the catalogue to folder (landing) pages only.
 
     Voilà's tree handler ignores the return value and relies on in-place change; its notebook
-    handler uses the return value. This does both.
+    handler uses the return value. The hook does both. Without solutions, their section is dropped.
     """
-    path = kwargs.get("notebook_path") or ""
-    if not str(path).endswith(".ipynb"):
-        page_config["pbcCatalogue"] = landing_context(REPO_ROOT)
-    return page_config
+
+    def hook(page_config: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        path = kwargs.get("notebook_path") or ""
+        if not str(path).endswith(".ipynb"):
+            context = landing_context(REPO_ROOT)
+            if not solutions:
+                hidden = SOLUTIONS.replace("/", "-")
+                context["sections"] = [s for s in context["sections"] if s["key"] != hidden]
+            page_config["pbcCatalogue"] = context
+        return page_config
+
+    return hook
+
+
+page_config_hook = make_page_config_hook()
+
+
+def parse_pools(items: list[str], notebooks: list[str]) -> dict[str, int]:
+    """``["workbooks/00_start_here.ipynb=20"]`` → ``{path: 20}``, checked against the site."""
+    pools = {}
+    for item in items:
+        name, sep, size = item.partition("=")
+        if not sep or not size.strip().isdigit():
+            raise HostingError(
+                f"--pool takes NOTEBOOK=SIZE, e.g. workbooks/00_start_here.ipynb=10; got {item!r}."
+            )
+        if name not in notebooks:
+            raise HostingError(f"--pool names {name!r}, which is not served; served notebooks are "
+                               + ", ".join(notebooks) + ".")
+        pools[name] = check_pool_size(int(size))
+    return pools
+
+
+def check_pool_size(size: int) -> int:
+    """A pool size in 0..MAX_POOL_SIZE, or a clear error."""
+    if not 0 <= size <= MAX_POOL_SIZE:
+        raise HostingError(f"A pool size must be between 0 and {MAX_POOL_SIZE}; got {size}.")
+    return size
+
+
+def voila_config(
+    *,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    pools: dict[str, int] | None = None,
+    cull_idle: int = CULL_IDLE_TIMEOUT_S,
+    solutions: bool = True,
+    kernel_env: dict[str, str] | None = None,
+):
+    """The traitlets ``Config`` the project serves with (tests and benchmarks use the same)."""
+    from traitlets.config import Config
+
+    config = Config()
+    config.VoilaConfiguration.page_config_hook = make_page_config_hook(solutions)
+    config.VoilaConfiguration.template = TEMPLATE_NAME
+    config.VoilaConfiguration.classic_tree = True
+    config.VoilaConfiguration.show_tracebacks = False
+    config.VoilaConfiguration.preheat_kernel = pool_size > 0 or bool(pools)
+    config.VoilaConfiguration.default_pool_size = check_pool_size(pool_size)
+    config.VoilaExecutor.timeout = EXECUTION_TIMEOUT_S
+    config.MappingKernelManager.cull_idle_timeout = int(cull_idle)
+    config.MappingKernelManager.cull_interval = CULL_INTERVAL_S
+    pools_config: dict[str, Any] = {
+        "default": {"pool_size": check_pool_size(pool_size), "kernel_env_variables": {}}
+    }
+    for name, size in (pools or {}).items():
+        pools_config[name] = {"pool_size": size, "kernel_env_variables": {}}
+    config.VoilaKernelManager.kernel_pools_config = pools_config
+    config.VoilaKernelManager.fill_delay = FILL_DELAY_S
+    config.VoilaKernelManager.default_env_variables = dict(kernel_env or {})
+    config.Voila.tornado_settings = {
+        "websocket_max_message_size": MAX_MESSAGE_BYTES,
+        "max_body_size": MAX_MESSAGE_BYTES,
+        "max_buffer_size": MAX_MESSAGE_BYTES,
+    }
+    return config
 
 
 def voila_argv(
-    port: int = DEFAULT_PORT, base_url: str = "/", open_browser: bool = False
+    site: Path | str = REPO_ROOT,
+    port: int = DEFAULT_PORT,
+    base_url: str = "/",
+    open_browser: bool = False,
 ) -> list[str]:
-    """The command-line settings the project serves with (tests start Voilà with the same)."""
+    """The command-line part of the settings: what to serve, where."""
+    if not base_url.startswith("/") or not base_url.endswith("/"):
+        raise HostingError(
+            f"The base URL must start and end with '/', e.g. /pbc/; got {base_url!r}."
+        )
     argv = [
-        str(REPO_ROOT),
+        str(site),
         f"--port={port}",
         "--Voila.ip=127.0.0.1",
         f"--Voila.base_url={base_url}",
         f"--template={TEMPLATE_NAME}",
-        "--VoilaConfiguration.classic_tree=True",
-        "--VoilaConfiguration.show_tracebacks=False",
-        f"--VoilaExecutor.timeout={EXECUTION_TIMEOUT_S}",
-        f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_TIMEOUT_S}",
-        f"--MappingKernelManager.cull_interval={CULL_INTERVAL_S}",
     ]
     if not open_browser:
         argv.append("--no-browser")
@@ -64,23 +179,65 @@ def add_template_path(env: dict[str, str] | os._Environ = os.environ) -> None:
     env["JUPYTER_PATH"] = os.pathsep.join([str(TEMPLATE_ROOT), *parts])
 
 
+def parser() -> argparse.ArgumentParser:
+    """The serve command's options (each has an environment variable for containers)."""
+    env = os.environ.get
+    p = argparse.ArgumentParser(description="Serve the PbC Workbooks with Voilà.")
+    p.add_argument("--port", type=int, default=int(env("PBC_PORT", DEFAULT_PORT)))
+    p.add_argument("--base-url", default=env("PBC_BASE_URL", "/"),
+                   help="URL prefix when served behind a proxy, e.g. /pbc/ (default /)")
+    p.add_argument("--pool-size", type=int, default=int(env("PBC_POOL_SIZE", DEFAULT_POOL_SIZE)),
+                   help="preheated kernels kept ready for each notebook (0 = none; default 1)")
+    p.add_argument("--pool", action="append", default=[], metavar="NOTEBOOK=SIZE",
+                   help="a different pool size for one notebook, e.g. "
+                        "workbooks/00_start_here.ipynb=20 (repeatable)")
+    p.add_argument("--cull-idle", type=int, default=int(env("PBC_CULL_IDLE", CULL_IDLE_TIMEOUT_S)),
+                   help="shut down a delegate's kernel after this many idle seconds (default 600)")
+    p.add_argument("--no-solutions", action="store_true",
+                   default=env("PBC_NO_SOLUTIONS", "") not in ("", "0"),
+                   help="do not serve the worked solutions (e.g. while trainees do the exercises)")
+    p.add_argument("--render-threads", type=int, default=2,
+                   help="threads of the shared chart renderer (default 2)")
+    p.add_argument("--open-browser", action="store_true")
+    return p
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Start Voilà over the repository with the project's settings."""
-    parser = argparse.ArgumentParser(description="Serve the PbC Workbooks with Voilà.")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PBC_PORT", DEFAULT_PORT)))
-    parser.add_argument("--base-url", default=os.environ.get("PBC_BASE_URL", "/"))
-    parser.add_argument("--open-browser", action="store_true")
-    args = parser.parse_args(argv)
+    """Start the render service and Voilà over a fresh site folder with the project's settings."""
+    args = parser().parse_args(argv)
+    try:
+        check_pool_size(args.pool_size)
+        if args.cull_idle < 0:
+            raise HostingError(
+                f"--cull-idle must be 0 (never) or more seconds; got {args.cull_idle}."
+            )
+        site = Path(tempfile.mkdtemp(prefix="pbc-site-"))
+        notebooks = build_site(site, solutions=not args.no_solutions)
+        pools = parse_pools(args.pool, notebooks)
+        argv_voila = voila_argv(site, args.port, args.base_url, args.open_browser)
+    except HostingError as exc:
+        raise SystemExit(f"Cannot serve: {exc}") from None
+    atexit.register(shutil.rmtree, site, ignore_errors=True)
     add_template_path()
     log_file = Path(tempfile.gettempdir()) / "pbc-workbooks-kernels.log"
     os.environ.setdefault("PBC_LOG_FILE", str(log_file))  # kernels inherit it (see pbc_lib)
-    from traitlets.config import Config
+
+    from pbc_lib import render_service
+
+    service = render_service.Service(threads=args.render_threads)
+    atexit.register(service.stop)
+    os.environ.update(service.environ())  # kernels inherit the environment (pooled ones too)
+
     from voila.app import Voila
 
-    config = Config()
-    config.VoilaConfiguration.page_config_hook = page_config_hook
-    print(f"Serving the PbC Workbooks at http://127.0.0.1:{args.port}{args.base_url}")
-    print(f"Error details from the workbooks' kernels go to {os.environ['PBC_LOG_FILE']}")
-    Voila.launch_instance(
-        argv=voila_argv(args.port, args.base_url, args.open_browser), config=config
-    )
+    config = voila_config(pool_size=args.pool_size, pools=pools, cull_idle=args.cull_idle,
+                          solutions=not args.no_solutions)
+    print(f"Serving the PbC Workbooks at http://127.0.0.1:{args.port}{args.base_url}", flush=True)
+    print(f"Preheated kernels: {args.pool_size} per notebook"
+          + (f"; {json.dumps(pools)}" if pools else ""), flush=True)
+    print(f"Error details from the workbooks' kernels go to {os.environ['PBC_LOG_FILE']}",
+          flush=True)
+    try:
+        Voila.launch_instance(argv=argv_voila, config=config)
+    finally:
+        service.stop()
