@@ -119,6 +119,7 @@ def voila_config(
     cull_idle: int = CULL_IDLE_TIMEOUT_S,
     solutions: bool = True,
     kernel_env: dict[str, str] | None = None,
+    refill_delay: float = FILL_DELAY_S,
 ):
     """The traitlets ``Config`` the project serves with (tests and benchmarks use the same)."""
     from traitlets.config import Config
@@ -139,7 +140,7 @@ def voila_config(
     for name, size in (pools or {}).items():
         pools_config[name] = {"pool_size": size, "kernel_env_variables": {}}
     config.VoilaKernelManager.kernel_pools_config = pools_config
-    config.VoilaKernelManager.fill_delay = FILL_DELAY_S
+    config.VoilaKernelManager.fill_delay = float(refill_delay)
     config.VoilaKernelManager.default_env_variables = dict(kernel_env or {})
     config.Voila.tornado_settings = {
         "websocket_max_message_size": MAX_MESSAGE_BYTES,
@@ -193,6 +194,9 @@ def parser() -> argparse.ArgumentParser:
                         "workbooks/00_start_here.ipynb=20 (repeatable)")
     p.add_argument("--cull-idle", type=int, default=int(env("PBC_CULL_IDLE", CULL_IDLE_TIMEOUT_S)),
                    help="shut down a delegate's kernel after this many idle seconds (default 600)")
+    p.add_argument("--refill-delay", type=float, default=FILL_DELAY_S,
+                   help="seconds before a pool replaces a kernel it handed out (default 0.5); "
+                        "a large pool for a burst can wait until the burst is over")
     p.add_argument("--no-solutions", action="store_true",
                    default=env("PBC_NO_SOLUTIONS", "") not in ("", "0"),
                    help="do not serve the worked solutions (e.g. while trainees do the exercises)")
@@ -207,6 +211,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         check_pool_size(args.pool_size)
+        if not 0 <= args.refill_delay <= 3600:
+            raise HostingError(f"--refill-delay must be 0 to 3600 s; got {args.refill_delay}.")
         if args.cull_idle < 0:
             raise HostingError(
                 f"--cull-idle must be 0 (never) or more seconds; got {args.cull_idle}."
@@ -231,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
     from voila.app import Voila
 
     config = voila_config(pool_size=args.pool_size, pools=pools, cull_idle=args.cull_idle,
-                          solutions=not args.no_solutions)
+                          solutions=not args.no_solutions, refill_delay=args.refill_delay)
     print(f"Serving the PbC Workbooks at http://127.0.0.1:{args.port}{args.base_url}", flush=True)
     print(f"Preheated kernels: {args.pool_size} per notebook"
           + (f"; {json.dumps(pools)}" if pools else ""), flush=True)
