@@ -434,10 +434,11 @@ class ChartView(widgets.VBox):
 
     Attributes
     ----------
-    chart, table, svg, narrow_svg
-        What is currently shown (for tests).
+    chart, table, svg, narrow_svg, table_markup
+        What is currently shown, or shown when the table is asked for (for tests).
     figure, toggle, table_widget
-        The widgets: the chart's HTML, the toggle button, the table's HTML (hidden by default).
+        The widgets: the chart's HTML, the toggle button, the table's HTML (hidden and empty
+        until the toggle shows it, so a page view does not carry every table's markup).
     """
 
     def __init__(
@@ -453,6 +454,7 @@ class ChartView(widgets.VBox):
         self.chart: alt.TopLevelMixin | None = None
         self.table: pd.DataFrame | None = None
         self.svg = self.narrow_svg = ""
+        self.table_markup = ""
         self.figure = widgets.HTML(layout=widgets.Layout(width="100%"))
         self.toggle = widgets.ToggleButton(
             value=False,
@@ -486,7 +488,11 @@ class ChartView(widgets.VBox):
         # Assign only after everything has rendered, so a failure leaves the old view intact.
         self.chart, self.table, self.svg, self.narrow_svg = chart, table, svg, narrow or ""
         self.figure.value = figure_html(svg, meta["source"], narrow_svg=narrow)
-        self.table_widget.value = f'<div class="pbc-table-wrap">{table_markup}</div>'
+        self.table_markup = f'<div class="pbc-table-wrap">{table_markup}</div>'
+        if self.table_visible:
+            self.table_widget.value = self.table_markup
+        elif self.table_widget.value:
+            self.table_widget.value = ""  # sent to the page only when shown: fewer bytes a view
 
     @property
     def table_visible(self) -> bool:
@@ -495,6 +501,8 @@ class ChartView(widgets.VBox):
 
     def _on_toggle(self, change: Mapping[str, Any]) -> None:
         show = bool(change["new"])
+        if show:
+            self.table_widget.value = self.table_markup
         self.table_widget.layout.display = None if show else "none"
         self.toggle.description = "Hide table" if show else "Show as table"
 

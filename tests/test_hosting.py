@@ -184,3 +184,35 @@ def test_the_page_cannot_send_a_huge_text():
     assert box.value == ""
     _update(box, {"value": "£1,234"})
     assert box.value == "£1,234"
+
+
+# --- Binder / JupyterHub set-up ------------------------------------------------------------------
+def test_binder_setup_installs_the_template_and_server_settings(tmp_path):
+    from pbc_lib.hosting import binder
+
+    written = binder.install(tmp_path)
+    template = tmp_path / "share/jupyter/voila/templates/pbc"
+    assert written[0] == template and (template / "tree.html").exists()
+    settings = json.loads((tmp_path / "etc/jupyter/jupyter_server_config.d/pbc-workbooks.json")
+                          .read_text())
+    assert settings["VoilaConfiguration"] == {"template": "pbc", "show_tracebacks": False,
+                                              "classic_tree": True}
+    assert settings["MappingKernelManager"]["cull_idle_timeout"] == hosting.CULL_IDLE_TIMEOUT_S
+    hook = (tmp_path / "etc/jupyter/jupyter_server_config.py").read_text()
+    namespace = {"c": __import__("traitlets.config", fromlist=["Config"]).Config()}
+    exec(compile(hook, "jupyter_server_config.py", "exec"), namespace)  # what Jupyter does
+    page = namespace["c"].VoilaConfiguration.page_config_hook({})
+    assert page["pbcCatalogue"]["sections"]
+    binder.install(tmp_path)  # running it twice is harmless
+
+
+def test_binder_builds_environment_yml_then_postbuild_installs_the_project():
+    repo = hosting.REPO_ROOT
+    import yaml
+
+    env = yaml.safe_load((repo / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert not [r for r in pip if r.startswith("-e")]  # no source tree yet when it is installed
+    post = (repo / "postBuild").read_text()
+    assert os.access(repo / "postBuild", os.X_OK)
+    assert "pip install --no-deps -e ." in post and "python -m pbc_lib.hosting.binder" in post

@@ -275,7 +275,10 @@ def test_chart_view_shows_svg_figure_and_hidden_table():
     assert view.figure.value.startswith('<figure class="pbc-chart">')
     assert '<figcaption class="pbc-sr-only">Source: Test data</figcaption>' in view.figure.value
     assert not view.table_visible and view.toggle.description == "Show as table"
-    assert "£150.25" in view.table_widget.value and "Cost (£ per head)" in view.table_widget.value
+    assert "£150.25" in view.table_markup and "Cost (£ per head)" in view.table_markup
+    assert view.table_widget.value == ""  # not sent to the page until asked for
+    view.toggle.value = True
+    assert view.table_widget.value == view.table_markup
     assert view.chart is chart and view.table is not None
 
 
@@ -289,11 +292,15 @@ def test_chart_view_toggle_shows_and_hides_table():
 
 def test_chart_view_update_changes_svg_and_table():
     view = ui.ChartView(_chart("Cedar")[0], narrow_width=None)
+    view.toggle.value = True
     before_svg, before_table = view.svg, view.table_widget.value
     chart, df = _chart("Alder")
     view.update(chart, df.assign(cost=df["cost"] * 2))
     assert view.svg != before_svg and view.svg in view.figure.value
     assert view.table_widget.value != before_table and "402.0" in view.table_widget.value
+    view.toggle.value = False
+    view.update(*_chart("Cedar"))
+    assert view.table_widget.value == "" and "Cedar" in view.table_markup
     assert view.narrow_svg == ""
 
 
@@ -301,7 +308,7 @@ def test_chart_view_default_table_is_the_chart_data():
     chart, df = _chart()
     view = ui.ChartView(chart, narrow_width=None)
     pd.testing.assert_frame_equal(view.table, df, check_dtype=False)
-    assert "Data for: Cost per head" in view.table_widget.value
+    assert "Data for: Cost per head" in view.table_markup
 
 
 # --- Errors --------------------------------------------------------------------------------------
