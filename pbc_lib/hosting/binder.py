@@ -33,7 +33,7 @@ SERVER_CONFIG = {
     "MappingKernelManager": {"cull_idle_timeout": CULL_IDLE_TIMEOUT_S,
                              "cull_interval": CULL_INTERVAL_S},
 }
-HOOK_CONFIG = """# Written by python -m pbc_lib.hosting.binder: the landing page's list of workbooks.
+HOOK_CONFIG = """# Written by python -m pbc_lib.hosting.binder: the landing page's catalogue.
 from pbc_lib.hosting import make_page_config_hook
 
 c.VoilaConfiguration.page_config_hook = make_page_config_hook()  # noqa: F821 (c is Jupyter's)
