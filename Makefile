@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 ## Serve the landing page and every workbook with Voilà on http://127.0.0.1:8866/
+## (options after ARGS=, e.g. make serve ARGS="--pool-size 2 --base-url /pbc/"; see docs/hosting.md)
 serve: $(STAMP)
-	$(PY) -m pbc_lib.hosting
+	$(PY) -m pbc_lib.hosting $(ARGS)
 
 ## Run every test: unit, app, data, nbval (strict) on every notebook, and the browser tests.
 test: $(STAMP)
