@@ -217,7 +217,9 @@ def main(argv: list[str] | None = None) -> None:
             raise HostingError(
                 f"--cull-idle must be 0 (never) or more seconds; got {args.cull_idle}."
             )
-        site = Path(tempfile.mkdtemp(prefix="pbc-site-"))
+        # One folder per port, rebuilt at each start: a server killed without clean-up leaves at
+        # most one stale copy behind, which the next start on that port replaces.
+        site = Path(tempfile.gettempdir()) / f"pbc-site-{os.getuid()}-{args.port}"
         notebooks = build_site(site, solutions=not args.no_solutions)
         pools = parse_pools(args.pool, notebooks)
         argv_voila = voila_argv(site, args.port, args.base_url, args.open_browser)
