@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 NOTEBOOKS := $(wildcard workbooks/*.ipynb exercises/*.ipynb exercises/solutions/*.ipynb)
 
-.PHONY: setup serve test notebooks data readme lint benchmark clean
+.PHONY: setup serve test notebooks data readme lint benchmark clean static
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ data: $(STAMP)
 ## Rewrite the README's generated list of workbooks from the notebooks' metadata.
 readme: $(STAMP)
 	$(PY) -m pbc_lib.catalogue --write-readme
+
+## Offline copy: every notebook as self-contained HTML (no server, no network) in build/static/.
+static: $(STAMP)
+	$(PY) -m pbc_lib.export --out build/static
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pbc_lib tests benchmarks

@@ -24,6 +24,11 @@ UNANSWERED, CORRECT, WRONG = "unanswered", "correct", "wrong"
 DEFAULT_HINT = "Have another look at the section above, then try again."
 CHOOSE_FIRST = "Choose an answer first."
 ENTER_NUMBER = "Type a number first, for example 1,234 or £1,234."
+# Longest answer read, in characters. A typed number is never longer; the cap keeps a pasted
+# megabyte from costing the kernel anything. (The old pattern, \d+\.?\d*, backtracked: 10,000
+# digits and a letter took 4 s, 30,000 took 41 s.)
+MAX_ANSWER_CHARS = 100
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")  # one way to match each string: linear
 
 
 class QuizError(ValueError):
@@ -33,16 +38,19 @@ class QuizError(ValueError):
 def parse_number(text: str) -> float | None:
     """Read a number typed by a person: "1,234", "£1,234.50", "−5", "12%", " 3 000 ".
 
+    Text longer than :data:`MAX_ANSWER_CHARS` is not read at all (no answer is that long), and
+    the pattern cannot backtrack, so a huge paste costs a moment, not minutes.
+
     Returns
     -------
     float or None
-        None if the text is empty or not a number.
+        None if the text is empty, too long or not a number.
     """
-    if not isinstance(text, str):
+    if not isinstance(text, str) or len(text) > MAX_ANSWER_CHARS:
         return None
     cleaned = text.strip().replace("\u2212", "-").replace("\u2013", "-")
     cleaned = re.sub(r"[£,\s\u00a0\u2009%]", "", cleaned)
-    if not re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)", cleaned):
+    if not _NUMBER.fullmatch(cleaned):
         return None
     value = float(cleaned)
     return value if math.isfinite(value) else None

@@ -33,7 +33,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from scipy import stats
 
 from pbc_lib.data import AGE_BANDS, OLDER_BANDS
 
@@ -271,6 +270,14 @@ TOP_5_SHARE_V = 0.50  # [V] Health Foundation 2019: top 5% ~50% of spend
 HCHS_RELATIVE_COST = (1.9, 0.5, 1.0, 1.3, 3.2, 5.2, 8.5)  # [D/U] brief, 16-44 = 1
 
 
+def _stats():
+    """scipy.stats, imported only when the data are drawn (the apps import this module's
+    constants, and scipy.stats costs a kernel ~60 MiB)."""
+    from scipy import stats
+
+    return stats
+
+
 def make_rngs(seed: int = MASTER_SEED) -> dict[str, np.random.Generator]:
     """One independent generator per table, spawned from a single master seed.
 
@@ -420,7 +427,7 @@ def draw_list_sizes(rng: np.random.Generator, n: int = N_PRACTICES) -> np.ndarra
     """
 
     def ppf(q: np.ndarray) -> np.ndarray:
-        return LIST_MEDIAN * np.exp(LIST_SIGMA * stats.norm.ppf(q))
+        return LIST_MEDIAN * np.exp(LIST_SIGMA * _stats().norm.ppf(q))
 
     return np.round(stratified(rng, ppf, n)).astype(np.int64)
 
@@ -608,7 +615,7 @@ def referral_rates(rng: np.random.Generator, cm: np.ndarray) -> np.ndarray:
     mix (correlation ``REFERRAL_CASE_MIX_CORR``), so case mix explains little of the variation.
     """
     n = len(cm)
-    positions = np.sort(stats.beta(*REFERRAL_BETA).ppf((np.arange(n) + 0.5) / n))
+    positions = np.sort(_stats().beta(*REFERRAL_BETA).ppf((np.arange(n) + 0.5) / n))
     z = (np.log(cm) - np.log(cm).mean()) / np.log(cm).std()
     rho = REFERRAL_CASE_MIX_CORR
     key = rho * z + np.sqrt(1 - rho**2) * rng.standard_normal(n)
@@ -857,14 +864,14 @@ def safety_practice_rates(rng: np.random.Generator, n: int) -> dict[str, np.ndar
     sigma = ERROR_RATE_SIGMA
     mu = np.log(ERROR_RATE_PER_100K) - sigma**2 / 2
     true_rate = np.clip(
-        stratified(rng, lambda q: np.exp(mu + sigma * stats.norm.ppf(q)), n), *ERROR_RATE_RANGE
+        stratified(rng, lambda q: np.exp(mu + sigma * _stats().norm.ppf(q)), n), *ERROR_RATE_RANGE
     )
     c = REPORTING_COMPLETENESS_CONCENTRATION
     m = REPORTING_COMPLETENESS_MEAN
-    completeness = stratified(rng, stats.beta(m * c, (1 - m) * c).ppf, n)
+    completeness = stratified(rng, _stats().beta(m * c, (1 - m) * c).ppf, n)
     c = PRESCRIBING_ERROR_CONCENTRATION
     p = PRESCRIBING_ERROR_RATE
-    error_rate = stratified(rng, stats.beta(p * c, (1 - p) * c).ppf, n)
+    error_rate = stratified(rng, _stats().beta(p * c, (1 - p) * c).ppf, n)
     return {"true_rate": true_rate, "completeness": completeness, "error_rate": error_rate}
 
 

@@ -44,7 +44,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from pbc_lib.models import distributions as dd
 
 KINDS = ("proportion", "ratio", "rate")
 METHODS = ("exact", "normal")
@@ -139,7 +140,7 @@ def level_label(level: float) -> str:
 
 def z_for_level(level: float) -> float:
     """Two-sided normal multiplier: 1.96 for 95%, 3.09 for 99.8% [V brief §4, to 2 dp]."""
-    return float(stats.norm.ppf(0.5 + level / 2))
+    return float(dd.norm_ppf(0.5 + level / 2))
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,10 +167,13 @@ def exact_limit(kind: str, target: float, denominator, prob: float) -> np.ndarra
     """
     target = check_target(kind, target)
     n = np.asarray(denominator, dtype=float)
-    dist = stats.binom(n, target) if kind == "proportion" else stats.poisson(target * n)
-    r = dist.ppf(prob)
-    f_r = dist.cdf(r)
-    alpha = np.clip((f_r - prob) / (f_r - dist.cdf(r - 1)), 0.0, 1.0)
+    if kind == "proportion":
+        r = dd.binom_ppf(prob, n, target)
+        f_r, f_before = dd.binom_cdf(r, n, target), dd.binom_cdf(r - 1, n, target)
+    else:
+        r = dd.poisson_ppf(prob, target * n)
+        f_r, f_before = dd.poisson_cdf(r, target * n), dd.poisson_cdf(r - 1, target * n)
+    alpha = np.clip((f_r - prob) / (f_r - f_before), 0.0, 1.0)
     return _clip(kind, (r - alpha) / n)
 
 
@@ -183,7 +187,7 @@ def normal_limit(
     """
     s = standard_error(kind, target, denominator)
     spread = np.sqrt(max(phi, 1.0) * s**2 + tau2)
-    return _clip(kind, target + stats.norm.ppf(prob) * spread)
+    return _clip(kind, target + dd.norm_ppf(prob) * spread)
 
 
 def limits_at(

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from pbc_lib.models import distributions as dd
 from pbc_lib.models import funnel as fp
 
 # --------------------------------------------------------------------------------------------
@@ -129,7 +129,7 @@ def poisson_range(mean, confidence: float = DEFAULT_CONFIDENCE) -> tuple[np.ndar
     """The central range of counts that chance alone gives around ``mean`` (Poisson quantiles)."""
     mean = np.asarray(mean, dtype=float)
     tail = (1 - confidence) / 2
-    return stats.poisson.ppf(tail, mean), stats.poisson.ppf(1 - tail, mean)
+    return dd.poisson_ppf(tail, mean), dd.poisson_ppf(1 - tail, mean)
 
 
 def expected_incidents(
@@ -186,8 +186,8 @@ def rate_interval(
     count = _whole("count", count, 0, 10_000_000)
     contacts = _number("contacts", contacts, 0, 1e10)
     tail = (1 - _number("confidence", confidence, 0.5, 0.9999)) / 2
-    low = 0.0 if count == 0 else stats.chi2.ppf(tail, 2 * count) / 2
-    high = stats.chi2.ppf(1 - tail, 2 * count + 2) / 2
+    low = 0.0 if count == 0 else dd.chi2_ppf(tail, 2 * count) / 2
+    high = dd.chi2_ppf(1 - tail, 2 * count + 2) / 2
     return float(low / contacts * 100_000), float(high / contacts * 100_000)
 
 
@@ -354,7 +354,7 @@ def half_widths(items, p: float, confidence: float = DEFAULT_CONFIDENCE) -> pd.D
     normal = z * np.sqrt(p * (1 - p) / n)
     wilson = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
     x = p * n
-    exact = (stats.beta.ppf(1 - tail, x + 1, n - x) - stats.beta.ppf(tail, x, n - x + 1)) / 2
+    exact = (dd.beta_ppf(1 - tail, x + 1, n - x) - dd.beta_ppf(tail, x, n - x + 1)) / 2
     return pd.DataFrame({"items": n, "normal": normal, "wilson": wilson, "exact": exact})
 
 
@@ -416,7 +416,7 @@ def _draw_practices(rng, n, consultations, years, mean_rate, sigma, completeness
     )
     v = -culture_link * u + np.sqrt(1 - culture_link**2) * rng.standard_normal(n)
     c = REPORTING_CONCENTRATION
-    share = stats.beta.ppf(stats.norm.cdf(v), completeness * c, (1 - completeness) * c)
+    share = dd.beta_ppf(dd.norm_cdf(v), completeness * c, (1 - completeness) * c)
     exposure = np.maximum(np.round(size), 1) * years
     reported = rng.poisson(exposure * true_rate / 100_000 * share)
     return exposure, true_rate, share, reported
@@ -517,7 +517,7 @@ def _screening_result(table: pd.DataFrame, paradox: float, unsafe_at: float) -> 
     }
     reported = table["reported_rate_per_100k"]
     rho = (
-        stats.spearmanr(reported, table["true_rate_per_100k"])[0]
+        dd.spearman_rho(reported, table["true_rate_per_100k"])
         if reported.nunique() > 1
         else float("nan")  # nobody's reported rate differs: no ranking to compare
     )

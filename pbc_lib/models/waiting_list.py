@@ -59,7 +59,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from pbc_lib.models import distributions as dd
 
 # --------------------------------------------------------------------------------------------
 # Published figures
@@ -357,7 +358,7 @@ def _draw(
     level = mean[None, :] * factor
     if noise == "fixed":
         return level
-    return stats.poisson.ppf(np.clip(uniforms, 1e-12, 1 - 1e-12), level)
+    return dd.poisson_ppf(np.clip(uniforms, 1e-12, 1 - 1e-12), level)
 
 
 def _removals(arrivals: np.ndarray, capacity: np.ndarray, start: np.ndarray) -> np.ndarray:
