@@ -643,10 +643,16 @@ async def open_until_interactive(
         "rendered_ms": None if t["rendered"] is None else round(t["rendered"], 1),
         "ws_last_ms": round(t["ws_last"] or 0, 1),
         "response_end_ms": None if t["response_end"] is None else round(t["response_end"], 1),
+        "dom_content_loaded_ms": _round(t["dom_content_loaded"]),
+        "load_event_ms": _round(t["load"]),
         "wall_ms": round(wall, 1),
         "charts_seen": t["charts"],
         "ws_messages": t["ws_in"] + t["ws_out"],
     }
+
+
+def _round(value: float | None) -> float | None:
+    return None if not value else round(value, 1)
 
 
 async def page_problems(page: Any, watch: PageWatch) -> list[str]:

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,9 @@ def serve(address: str, authkey: bytes, threads: int = 2) -> None:
         while True:
             try:
                 conn = listener.accept()
-            except (OSError, EOFError) as exc:  # a failed handshake: wrong key or a stray client
+            except (OSError, EOFError, AuthenticationError) as exc:  # wrong key, stray client
+                # AuthenticationError is not an OSError: uncaught, one bad client would end the
+                # service for every kernel (found by tests/test_hosting.py).
                 log.warning("render service refused a connection: %s", exc)
                 continue
             if threading.active_count() > MAX_CONNECTIONS:

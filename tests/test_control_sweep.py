@@ -10,11 +10,13 @@ What is swept is found, not listed: every app, quiz and exercise box the noteboo
 arguments are the notebooks' own), and every :class:`~pbc_lib.apps.base.App` subclass in
 ``pbc_lib.apps``. Each interactive control in a unit's widget tree is its own test: a number is
 set to its minimum, its maximum and three values between (snapped to its step), a choice to each
-option, a tick box both ways, a text box to a handful of typed answers (markup among them), a
-button clicked; then the control goes back to where it started. After every change no exception
-has escaped, no error panel shows :data:`pbc_lib.ui.GENERIC_ERROR` (a plain-English message is
-accepted only where listed in :data:`INTENDED`), every chart still draws data marks and no widget
-shows a traceback or raw markup.
+option (a list longer than ``MAX_OPTIONS``, such as the 48 practices, to 12 spread from first to
+last, to keep the run near a minute), a tick box both ways, a text box to a handful of typed
+answers (markup among them), a button clicked; then the control goes back to where it started.
+After every change no exception has escaped, no error panel shows
+:data:`pbc_lib.ui.GENERIC_ERROR` (a plain-English message is accepted only where listed in
+:data:`INTENDED`), every chart still draws data marks and no widget shows a traceback or raw
+markup.
 
 Setting ``control.value`` in Python fires the same callbacks as a browser; a crafted browser
 message is imitated with ``control.set_state``, which is what the kernel's comm handler calls.

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 
 import ipywidgets as widgets
 import pytest
 
 from pbc_lib import charts, hosting, lockdown, render_service, ui  # noqa: F401 (ui installs the lockdown)
+from pbc_lib.hosting import hardening
 
 
 def test_page_config_hook_adds_catalogue_to_folder_pages_only():
@@ -151,8 +153,11 @@ def test_a_client_with_the_wrong_key_is_refused(service):
 
     with pytest.raises((AuthenticationError, EOFError, ConnectionError)):
         Client(service.address, family="AF_UNIX", authkey=b"wrong")
+    time.sleep(0.5)  # a service that died of the bad handshake would be gone by now
+    assert service.process.poll() is None, "a wrong key ended the render service"
     assert oct(os.stat(service.address).st_mode & 0o777) == "0o600"
-    assert render_service.render(SPEC, "en-GB", "en-GB").startswith("<svg")  # still serving
+    render_service.render(SPEC, "en-GB", "en-GB")
+    assert render_service._local.conn is not None  # still serving: drawn by the service
 
 
 def test_without_a_service_charts_draw_in_process(monkeypatch):
@@ -216,3 +221,35 @@ def test_binder_builds_environment_yml_then_postbuild_installs_the_project():
     post = (repo / "postBuild").read_text()
     assert os.access(repo / "postBuild", os.X_OK)
     assert "pip install --no-deps -e ." in post and "python -m pbc_lib.hosting.binder" in post
+
+
+# --- Malformed URLs (pbc_lib.hosting.hardening; the live statuses are in test_security.py) --------
+@pytest.mark.parametrize("path", ["pbc/static/index.css", "lab/static/a/b.js",
+                                  "pbc/static/voila-style.js"])
+def test_well_formed_template_paths_pass(path):
+    assert hardening.template_static_path_ok(path)
+
+
+@pytest.mark.parametrize("path", ["pbc/x", "pbc", "pbc/static", "pbc/static/", "pbc/static/../c",
+                                  "pbc/static//a.css", "pbc/static/./a.css", "../static/a.css",
+                                  "pbc/other/a.css", "pbc/static/a\\..\\b", "pbc/static/a\x00.css",
+                                  "pbc/static/a\r\nb.css"])
+def test_malformed_template_paths_are_caught(path):
+    assert not hardening.template_static_path_ok(path)
+
+
+def test_render_paths_with_control_characters_are_caught():
+    assert hardening.render_path_ok("workbooks/00_start_here.ipynb")
+    assert hardening.render_path_ok(None)
+    for bad in ("a.ipynb\x00", "a\r\nSet-Cookie: x=1.ipynb", "a\n.ipynb", "a\x7f.ipynb"):
+        assert not hardening.render_path_ok(bad)
+
+
+def test_hardening_installs_once_and_keeps_the_handlers_callable():
+    from voila.static_file_handler import TemplateStaticFileHandler
+    from voila.tornado.handler import TornadoVoilaHandler
+
+    hardening.install()
+    assert hardening.install() is False  # a second call changes nothing
+    assert TemplateStaticFileHandler.parse_url_path.__wrapped__ is not None
+    assert TornadoVoilaHandler.get.__wrapped__ is not None

@@ -11,6 +11,7 @@
 - **a base URL** (``--base-url``) to run behind a proxy or JupyterHub;
 - **no tracebacks** for users (the friendly error panel instead; the detail goes to the log file),
   an execution timeout, a cap on websocket message size (``MAX_MESSAGE_BYTES``);
+- **malformed URLs refused with 404** (:mod:`pbc_lib.hosting.hardening`) where Voilà would raise;
 - **one shared chart renderer** (:mod:`pbc_lib.render_service`) instead of one in every kernel;
 - the project's ``pbc`` page template (Voilà's ``lab`` template without the CDN font links) and a
   landing page built from the notebooks' header metadata (``pbc_lib.catalogue``).
@@ -238,6 +239,9 @@ def main(argv: list[str] | None = None) -> None:
 
     from voila.app import Voila
 
+    from pbc_lib.hosting import hardening
+
+    hardening.install()  # malformed paths get 404, not Voilà's uncaught 500
     config = voila_config(pool_size=args.pool_size, pools=pools, cull_idle=args.cull_idle,
                           solutions=not args.no_solutions, refill_delay=args.refill_delay)
     print(f"Serving the PbC Workbooks at http://127.0.0.1:{args.port}{args.base_url}", flush=True)
