@@ -31,9 +31,11 @@ test: $(STAMP)
 notebooks: $(STAMP)
 	$(PY) -m pbc_lib.execute $(NOTEBOOKS)
 
-## Regenerate the synthetic data set (byte-for-byte reproducible).
+## Regenerate the synthetic data set (byte-for-byte reproducible), validate every table and
+## record the checksums the kernels trust (data/MANIFEST.sha256).
 data: $(STAMP)
 	$(PY) -m pbc_lib.synth
+	$(PY) -m pbc_lib.data --write-manifest
 
 ## Rewrite the README's generated list of workbooks from the notebooks' metadata.
 readme: $(STAMP)

@@ -17,6 +17,10 @@ number -> float64; date -> datetime64 (ISO ``YYYY-MM-DD`` only); category -> tex
 against ``allowed`` (kept as plain text, not a pandas categorical, so that a loaded table can be
 edited freely; order age bands with the sidecar's ``allowed`` list where order matters).
 
+The committed tables are validated in full once, when ``data/MANIFEST.sha256`` records their
+checksums (``python -m pbc_lib.data --write-manifest``); a kernel loading a file that still matches
+only converts its cells to their types, so pandera is imported only when something is validated.
+
 The synthetic tables are made by ``pbc_lib.synth`` (see data/README.md for provenance).
 """
 
@@ -25,16 +29,18 @@ from __future__ import annotations
 import csv
 import difflib
 import functools
+import hashlib
 import io
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import pandera.pandas as pa
 import yaml
-from pandera.errors import SchemaErrors
+
+if TYPE_CHECKING:  # pandera is imported only when a table is validated (see _load_committed)
+    import pandera.pandas as pa
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 REPO_DIR = DATA_DIR.parent
@@ -219,8 +225,17 @@ def _text_frame(header: list[str], rows: list[list[str]]) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # Schemas built from the sidecar
 # --------------------------------------------------------------------------------------------
+def _pa():
+    """pandera, imported on first use: ~13 MiB that a kernel serving only the committed, already
+    verified tables never needs (:func:`_load_committed`)."""
+    import pandera.pandas as pa
+
+    return pa
+
+
 def _parse_column(spec: dict, parse_dates: bool) -> pa.Column:
     """A column that only converts text to the column's type (all cells may be blank here)."""
+    pa = _pa()
     kind = spec.get("type", "string")
     if kind == "date":
         if parse_dates:
@@ -233,6 +248,7 @@ def parse_schema(
     meta: dict, present: list[str] | None = None, parse_dates: bool = False
 ) -> pa.DataFrameSchema:
     """Stage 1: the columns, their names and types (strict: no missing or extra columns)."""
+    pa = _pa()
     cols = {
         c["name"]: _parse_column(c, parse_dates)
         for c in meta["columns"]
@@ -243,6 +259,7 @@ def parse_schema(
 
 def _value_checks(spec: dict) -> list[pa.Check]:
     """Range, allowed-values and pattern checks for one column."""
+    pa = _pa()
     checks = []
     if spec.get("min") is not None:
         checks.append(pa.Check.ge(spec["min"]))
@@ -257,6 +274,7 @@ def _value_checks(spec: dict) -> list[pa.Check]:
 
 def check_schema(meta: dict, present: list[str], rules: list[pa.Check]) -> pa.DataFrameSchema:
     """Stage 2: values (nullability, ranges, allowed values, patterns, uniqueness, row rules)."""
+    pa = _pa()
     cols = {}
     for spec in meta["columns"]:
         if spec["name"] in present:
@@ -296,7 +314,7 @@ def _rule_check(left: str, right: str, how: str) -> pa.Check:
         ok = (lhs - rhs).abs() <= 0.011 if how == "equal" else lhs <= rhs
         return ok | lhs.isna() | rhs.isna()
 
-    return pa.Check(check, name=f"rule:{left}|{right}|{how}")
+    return _pa().Check(check, name=f"rule:{left}|{right}|{how}")
 
 
 def _rules(name: str, present: list[str]) -> list[pa.Check]:
@@ -311,6 +329,8 @@ def _rules(name: str, present: list[str]) -> list[pa.Check]:
 
 def _failures(schema: pa.DataFrameSchema, df: pd.DataFrame) -> pd.DataFrame:
     """pandera's failure cases (empty when the frame passes)."""
+    from pandera.errors import SchemaErrors
+
     try:
         schema.validate(df, lazy=True)
     except SchemaErrors as err:
@@ -627,9 +647,115 @@ def _load_file(name: str, path: Path) -> pd.DataFrame:
     return _validate_text(_text_frame(header, rows), name, meta, source, lines)
 
 
+# --------------------------------------------------------------------------------------------
+# The committed tables: validated once when written, verified by checksum when loaded
+# --------------------------------------------------------------------------------------------
+MANIFEST_NAME = "MANIFEST.sha256"  # `sha256sum` format: "<hex>  <file name>", one line a file
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_manifest(folder: Path | None = None) -> dict[str, str]:
+    """File name -> SHA-256 from ``data/MANIFEST.sha256`` (empty if there is none)."""
+    path = (folder or DATA_DIR) / MANIFEST_NAME
+    if not path.exists():
+        return {}
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        digest, sep, name = line.partition("  ")
+        if sep and re.fullmatch(r"[0-9a-f]{64}", digest):
+            out[name.strip()] = digest
+    return out
+
+
+def write_manifest(folder: Path | None = None) -> Path:
+    """Validate every table in ``folder`` (default ``data/``) in full, cross-table checks
+    included, then record the SHA-256 of each CSV file and sidecar in ``MANIFEST.sha256``.
+
+    Nothing is written unless every table passes (the error lists what is wrong).
+    ``python -m pbc_lib.data --write-manifest`` runs it; ``make data`` does so after drawing the
+    synthetic tables.
+    """
+    folder = Path(folder or DATA_DIR)
+    names = sorted(p.name[: -len(".csv.yml")] for p in folder.glob("*.csv.yml"))
+    tables = {}
+    for name in names:
+        meta = yaml.safe_load((folder / f"{name}.csv.yml").read_text(encoding="utf-8"))
+        path = folder / f"{name}.csv"
+        source = display_path(path)
+        header, rows, lines = _parse_csv(_read_text(path, source), source)
+        tables[name] = _validate_text(_text_frame(header, rows), name, meta, source, lines)
+    if "practices" in tables:
+        check_cross_tables(tables)
+    lines_out = [
+        f"{_sha256((folder / f).read_bytes())}  {f}"
+        for name in names
+        for f in (f"{name}.csv", f"{name}.csv.yml")
+    ]
+    target = folder / MANIFEST_NAME
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines_out) + "\n", encoding="utf-8")
+    tmp.replace(target)  # all or nothing
+    return target
+
+
+def manifest_problems(folder: Path | None = None) -> list[str]:
+    """Files whose SHA-256 differs from the manifest or that it does not list (empty: all match)."""
+    folder = Path(folder or DATA_DIR)
+    recorded = read_manifest(folder)
+    problems = []
+    for sidecar in sorted(folder.glob("*.csv.yml")):
+        for f in (sidecar.name[: -len(".yml")], sidecar.name):
+            path = folder / f
+            if f not in recorded:
+                problems.append(f"{f} is not in {MANIFEST_NAME}")
+            elif not path.exists() or _sha256(path.read_bytes()) != recorded[f]:
+                problems.append(f"{f} has changed since {MANIFEST_NAME} was written")
+    return problems
+
+
+def _typed_without_checks(text: pd.DataFrame, meta: dict) -> pd.DataFrame:
+    """The text cells converted to the schema's types, as :func:`_validate_text` would return
+    them, with no checks: only for files whose checksum says they already passed them."""
+    out = {}
+    for spec in meta["columns"]:
+        col, kind = text[spec["name"]], spec.get("type", "string")
+        if kind == "integer":
+            col = pd.to_numeric(col).astype("Int64")
+        elif kind == "number":
+            col = pd.to_numeric(col).astype("float64")
+        elif kind == "date":
+            col = pd.to_datetime(col, format="%Y-%m-%d").astype("datetime64[ns]")
+        else:
+            col = col.astype("str")
+        out[spec["name"]] = col
+    return _final_types(pd.DataFrame(out), meta)
+
+
 @functools.cache
 def _load_committed(name: str) -> pd.DataFrame:
-    return _load_file(name, DATA_DIR / f"{name}.csv")
+    """A committed table. If its CSV file and sidecar are byte for byte the ones the manifest
+    records (validated in full when the manifest was written, and again by the tests), the cells
+    are only converted to their types; otherwise the file is validated in full, as any other."""
+    path = DATA_DIR / f"{name}.csv"
+    recorded = read_manifest()
+    sidecar = sidecar_path(name)
+    if (
+        path.name in recorded
+        and sidecar.name in recorded
+        and path.exists()
+        and sidecar.exists()
+        and _sha256(sidecar.read_bytes()) == recorded[sidecar.name]
+    ):
+        raw = path.read_bytes()
+        if _sha256(raw) == recorded[path.name]:
+            text = pd.read_csv(io.BytesIO(raw), dtype="str", keep_default_na=False,
+                               na_filter=False, encoding="utf-8-sig")  # C parser: lean
+            text = text.mask(text.apply(lambda c: c.str.strip() == ""))
+            return _typed_without_checks(text, _read_sidecar_cached(name))
+    return _load_file(name, path)
 
 
 def load_table(name: str, path: str | Path | None = None) -> pd.DataFrame:
@@ -855,3 +981,28 @@ def calibration_holds(value: float, tolerance: str, achieved: float) -> bool:
     """Whether ``achieved`` lies within ``tolerance`` of ``value`` (bounds inclusive)."""
     lo, hi = tolerance_bounds(value, tolerance)
     return lo - 1e-9 <= float(achieved) <= hi + 1e-9
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m pbc_lib.data --write-manifest``: validate every table, then record checksums."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Check the data set and record its checksums.")
+    parser.add_argument("--write-manifest", action="store_true",
+                        help=f"validate every table in full, then write data/{MANIFEST_NAME}")
+    parser.add_argument("--folder", default=str(DATA_DIR), help="data folder (default data/)")
+    args = parser.parse_args(argv)
+    folder = Path(args.folder)
+    if args.write_manifest:
+        try:
+            print(write_manifest(folder))
+        except DataValidationError as err:
+            raise SystemExit(f"Not written: {err}") from None
+        return
+    problems = manifest_problems(folder)
+    print("\n".join(problems) if problems else f"Every file matches {MANIFEST_NAME}.")
+    raise SystemExit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -11,6 +11,11 @@ workbooks never depend on it for correctness, only for memory.
 
 Requests are bounded: a spec larger than :data:`MAX_SPEC_BYTES` is refused, and the service renders
 on a fixed number of threads.
+
+The service keeps the SVGs it drew in a cache shared by every kernel (:class:`SharedCache`, at most
+:data:`CACHE_BYTES`): every delegate's kernel first draws the same default charts, so only the
+first kernel of a notebook pays for them, and a pool refilling behind a room of delegates costs
+less CPU.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
@@ -37,6 +43,7 @@ KEY_ENV = "PBC_RENDER_KEY"
 MAX_SPEC_BYTES = 4 * 1024 * 1024  # the largest workbook spec is ~60 KB; anything this big is abuse
 START_TIMEOUT_S = 60
 MAX_CONNECTIONS = 512  # one per kernel; a server holds far fewer (see docs/hosting.md)
+CACHE_BYTES = 64 * 1024 * 1024  # SVG text kept by the service (~20-40 KB a chart: ~2,000 charts)
 
 
 class RenderError(RuntimeError):
@@ -56,7 +63,43 @@ def draw(spec_text: str, format_locale: Any, time_format_locale: Any) -> str:
 
 
 # --- The service ---------------------------------------------------------------------------------
-def _handle(conn: Connection, slots: threading.Semaphore) -> None:
+class SharedCache:
+    """SVGs by request (spec and locales), least recently used dropped first, at most
+    ``max_bytes`` of SVG text; safe to use from the service's connection threads."""
+
+    def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = self.hits = self.misses = 0
+        self._items: OrderedDict[bytes, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes) -> str | None:
+        with self._lock:
+            svg = self._items.get(key)
+            if svg is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return svg
+
+    def put(self, key: bytes, svg: str) -> None:
+        if len(svg) > self.max_bytes:
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = svg
+            self.bytes += len(svg)
+            while self.bytes > self.max_bytes:
+                _, old = self._items.popitem(last=False)
+                self.bytes -= len(old)
+
+
+def _handle(conn: Connection, slots: threading.Semaphore, cache: SharedCache) -> None:
+    import hashlib
+    import json
+
     with conn:
         while True:
             try:
@@ -64,11 +107,14 @@ def _handle(conn: Connection, slots: threading.Semaphore) -> None:
             except (EOFError, OSError):
                 return  # the kernel went away
             try:
-                import json
-
-                spec_text, fmt, time_fmt = json.loads(request)
-                with slots:
-                    reply = ("ok", draw(spec_text, fmt, time_fmt))
+                key = hashlib.sha256(request).digest()
+                svg = cache.get(key)
+                if svg is None:
+                    spec_text, fmt, time_fmt = json.loads(request)
+                    with slots:
+                        svg = draw(spec_text, fmt, time_fmt)
+                    cache.put(key, svg)
+                reply = ("ok", svg)
             except Exception as exc:  # noqa: BLE001 - reported to the caller, which logs it
                 reply = ("error", f"{type(exc).__name__}: {exc}")
             try:
@@ -81,6 +127,7 @@ def serve(address: str, authkey: bytes, threads: int = 2) -> None:
     """Accept kernels' connections on ``address`` until killed; one thread per connection."""
     draw('{"mark": "point", "data": {"values": [{}]}}', "en-GB", "en-GB")  # load the engine now
     slots = threading.Semaphore(threads)
+    cache = SharedCache()
     with Listener(address, family="AF_UNIX", authkey=authkey, backlog=64) as listener:
         os.chmod(address, 0o600)
         print(f"render service ready on {address}", flush=True)
@@ -95,7 +142,7 @@ def serve(address: str, authkey: bytes, threads: int = 2) -> None:
             if threading.active_count() > MAX_CONNECTIONS:
                 conn.close()
                 continue
-            threading.Thread(target=_handle, args=(conn, slots), daemon=True).start()
+            threading.Thread(target=_handle, args=(conn, slots, cache), daemon=True).start()
 
 
 # --- Starting it (from pbc_lib.hosting) ----------------------------------------------------------

@@ -370,3 +370,11 @@ def test_seeded_runs_repeat():
     pd.testing.assert_frame_equal(a, b)
     c = br.risk_curve(SCOPE["fundholding"], [1_000, 9_000], 1_000, seed=24)
     assert not a.equals(c)
+
+
+@given(cv=st.floats(0.001, 3.0), k=st.floats(-1.0, 1.0))
+def test_normal_tail_matches_scipy_without_importing_it_at_run_time(cv, k):
+    from scipy.special import ndtr
+
+    exact = float(ndtr(-k / cv))  # 1 − Φ(z) = Φ(−z), with no cancellation in the tail
+    assert br.normal_prob_overspend(cv, k) == pytest.approx(exact, rel=1e-12, abs=1e-300)

@@ -253,3 +253,57 @@ def test_hardening_installs_once_and_keeps_the_handlers_callable():
     assert hardening.install() is False  # a second call changes nothing
     assert TemplateStaticFileHandler.parse_url_path.__wrapped__ is not None
     assert TornadoVoilaHandler.get.__wrapped__ is not None
+
+
+# --- Caching headers (pbc_lib.hosting.transforms; live in test_serving.py) ------------------------
+@pytest.mark.parametrize(("path", "base", "expected"), [
+    ("/voila/labextensions/a/static/568.1e2faa2ba0bbe59c4780.js", "/", "immutable"),
+    ("/pbc/voila/labextensions/a/static/568.1e2faa2ba0bbe59c4780.js", "/pbc/", "immutable"),
+    ("/voila/static/voila.js", "/", "max-age=3600"),
+    ("/voila/static/7155.voila.js", "/", "max-age=3600"),
+    ("/voila/render/workbooks/00_start_here.ipynb", "/", None),
+    ("/voila/tree", "/", None),
+    ("/api/kernels/x/channels", "/", None),
+    ("/voila/static/../render/x.js", "/", None),
+    ("/voila/labextensions/a/static/remoteEntry.js", "/", None),  # no hash: left to the server
+    ("/voila/static/voila.js", "/pbc/", None),  # outside the base URL
+])
+def test_cache_policy(path, base, expected):
+    from pbc_lib.hosting.transforms import cache_policy
+
+    policy = cache_policy(path, base)
+    assert (policy is None) if expected is None else (expected in policy)
+
+
+def test_the_service_draws_a_repeated_chart_once():
+    """Every delegate's kernel draws the same default charts: the service keeps them."""
+    import threading
+    from multiprocessing import Pipe
+
+    kernel_end, service_end = Pipe()
+    cache = render_service.SharedCache()
+    worker = threading.Thread(target=render_service._handle,
+                              args=(service_end, threading.Semaphore(1), cache), daemon=True)
+    worker.start()
+    request = json.dumps([SPEC, charts.FORMAT_LOCALE, "en-GB"]).encode()
+    kernel_end.send_bytes(request)
+    first = kernel_end.recv()
+    kernel_end.send_bytes(request)
+    again = kernel_end.recv()
+    kernel_end.close()
+    worker.join(timeout=10)
+    assert first[0] == "ok" and first == again
+    assert (cache.misses, cache.hits) == (1, 1)  # drawn once, served from the cache after
+    assert first[1] == render_service.draw(SPEC, charts.FORMAT_LOCALE, "en-GB")
+
+
+def test_the_shared_cache_is_bounded_by_bytes_and_drops_the_oldest():
+    cache = render_service.SharedCache(max_bytes=100)
+    cache.put(b"a", "x" * 40)
+    cache.put(b"b", "y" * 40)
+    assert cache.get(b"a") == "x" * 40  # a is now the most recently used
+    cache.put(b"c", "z" * 40)  # over 100 bytes: the least recently used (b) goes
+    assert cache.get(b"b") is None and cache.get(b"a") and cache.get(b"c")
+    assert cache.bytes == 80 and (cache.hits, cache.misses) == (3, 1)
+    cache.put(b"huge", "h" * 101)  # bigger than the whole cache: not kept, nothing evicted
+    assert cache.get(b"huge") is None and cache.bytes == 80

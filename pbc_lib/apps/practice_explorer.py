@@ -19,6 +19,10 @@ from pbc_lib.models import practice_profile as pp
 from pbc_lib.ui import ChartView, gbp, guard, number, pct, table_html
 
 DEFAULT_YEAR = "2006/07"
+# Plot widths (px) that keep each drawing at ~410-470 px with its labels, like the other workbooks'
+# one-size charts (charts.ONE_SIZE_WIDTH): a 375 px phone shrinks them by a fifth at most.
+RANKING_WIDTH = 260  # 48 practice names
+RATES_WIDTH = 240  # long measure names
 RANK_FORMATS = {"list": ",.0f", "need": ".2f", "older": ".1f", "rate": ",.0f"}
 RANK_FILES = {
     "list": "practices.csv",
@@ -80,7 +84,11 @@ class PracticeExplorer(App):
             layout=widgets.Layout(width="440px", max_width="100%"),
         )
         self.facts = widgets.HTML()
-        self.list_view, self.pyramid_view, self.rates_view = ChartView(), ChartView(), ChartView()
+        # One drawing per chart, read on a laptop and on a phone alike (charts.ONE_SIZE_WIDTH): a
+        # second, phone-sized drawing doubled every redraw and the bytes of every page view.
+        self.list_view, self.pyramid_view, self.rates_view = (
+            ChartView(narrow_width=None) for _ in range(3)
+        )
         self.locality.observe(self._on_locality, names="value")
         self._quiet = False  # True while the locality is swapping the practice list
         self.practice.observe(lambda _: self._quiet or self.refresh(), names="value")
@@ -209,6 +217,7 @@ class PracticeExplorer(App):
             subtitle=f"{name} highlighted",
             value_format=RANK_FORMATS[kind],
             source=DATA_SOURCE.format(files=RANK_FILES[kind], year=when),
+            width=RANKING_WIDTH,
         )
         table = ranked.rename(
             columns={"practice_name": "Practice", "locality": "Locality", "value": axis}
@@ -224,6 +233,7 @@ class PracticeExplorer(App):
             title=f"Age and sex of {name}'s patients",
             subtitle="Bars: the practice; outlines: Wyndmoor PCT as a whole",
             source=DATA_SOURCE.format(files="population.csv", year="2006/07"),
+            width=charts.ONE_SIZE_WIDTH,
         )
         table = shares.assign(share=(shares["share"] * 100).round(1)).rename(
             columns={
@@ -245,6 +255,7 @@ class PracticeExplorer(App):
             title=f"Hospital activity per 1,000 patients, {year}",
             subtitle=f"{name} against the Wyndmoor PCT average",
             source=DATA_SOURCE.format(files="activity.csv, list_sizes.csv", year=year),
+            width=RATES_WIDTH,
         )
         table = (
             rates[["measure", "practice_count", "practice_rate", "pct_rate"]]

@@ -34,7 +34,7 @@ class TimelineExplorer(App):
             description="Show",
             style={"button_width": "auto"},
         )
-        self.view = ChartView()
+        self.view = ChartView(narrow_width=None)  # one drawing for laptop and phone
         self.strand.observe(lambda _: self.refresh(), names="value")
         self.widget = widgets.VBox([self.strand, self.errors, self.view])
         self.refresh()
@@ -52,7 +52,9 @@ class TimelineExplorer(App):
         with guard(self.errors, what="filtering the timeline"):
             rows = self.selected()
             strand = "" if self.strand.value == ALL else f": {self.strand.value}"
-            chart = charts.timeline_chart(rows, title=f"NHS commissioning, 1991-2009{strand}")
+            chart = charts.timeline_chart(
+                rows, title=f"NHS commissioning, 1991-2009{strand}", width=charts.ONE_SIZE_WIDTH
+            )
             table = pd.DataFrame(
                 {
                     "Date": pd.to_datetime(rows["date"]).dt.strftime("%d %b %Y"),
