@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -11,7 +12,7 @@ import ipywidgets as widgets
 import pytest
 
 from pbc_lib import charts, hosting, lockdown, render_service, ui  # noqa: F401 (ui installs the lockdown)
-from pbc_lib.hosting import hardening
+from pbc_lib.hosting import hardening, pool
 
 
 def test_page_config_hook_adds_catalogue_to_folder_pages_only():
@@ -307,3 +308,97 @@ def test_the_shared_cache_is_bounded_by_bytes_and_drops_the_oldest():
     assert cache.bytes == 80 and (cache.hits, cache.misses) == (3, 1)
     cache.put(b"huge", "h" * 101)  # bigger than the whole cache: not kept, nothing evicted
     assert cache.get(b"huge") is None and cache.bytes == 80
+
+
+def test_the_gzip_cache_is_bounded_by_bytes():
+    from pbc_lib.hosting.transforms import GzipCache
+
+    cache = GzipCache(max_bytes=10)
+    cache.put(("/a", "1"), b"12345")
+    cache.put(("/b", "1"), b"12345")
+    assert cache.get(("/a", "1")) == b"12345"
+    cache.put(("/c", "1"), b"123")  # 13 bytes: the least recently used (/b) goes
+    assert cache.get(("/b", "1")) is None and cache.bytes == 8
+    cache.put(("/huge", "1"), b"x" * 11)
+    assert cache.get(("/huge", "1")) is None
+
+
+# --- Preheated pools (pbc_lib.hosting.pool) ------------------------------------------------------
+def _entry(loop, *, started=True, rendered=True):
+    """A pool entry as Voilà keeps it: a future of {"task": render task, ...}."""
+    task = loop.create_future()
+    if rendered:
+        task.set_result(("cells", None))
+    entry = loop.create_future()
+    if started:
+        entry.set_result({"task": task, "kernel_id": str(id(task))})
+    return entry, task
+
+
+def test_a_fully_run_kernel_is_handed_out_before_a_half_run_one():
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        half, _ = _entry(loop, rendered=False)
+        full, _ = _entry(loop)
+        queue = [half, full]
+        assert await pool.take_ready_first(queue, wait_s=1)
+        assert queue == [full, half]
+
+    asyncio.run(scenario())
+
+
+def test_a_visitor_waits_for_the_first_kernel_to_finish_and_no_longer_than_the_limit():
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        first, first_task = _entry(loop, rendered=False)
+        second, second_task = _entry(loop, rendered=False)
+        queue = [first, second]
+        loop.call_later(0.2, second_task.set_result, ("cells", None))
+        t0 = loop.time()
+        assert await pool.take_ready_first(queue, wait_s=5)
+        assert queue[0] is second and 0.15 < loop.time() - t0 < 2
+        stuck, _ = _entry(loop, rendered=False)
+        t0 = loop.time()
+        assert not await pool.take_ready_first([stuck], wait_s=0.3)  # gives up: Voilà's way
+        assert loop.time() - t0 < 2
+        assert not await pool.take_ready_first([], wait_s=5)  # an empty pool: nothing to wait for
+        first_task.cancel()
+
+    asyncio.run(scenario())
+
+
+def test_refills_run_at_most_fill_concurrency_at_a_time():
+    running, peak = 0, 0
+
+    class FakeManager:
+        def __init__(self):
+            self._pools = {}
+
+        async def get_rendered_notebook(self, notebook_name, extra_kernel_env_variables=None,
+                                        **kwargs):
+            return "served"
+
+        async def _initialize(self, notebook_path, kernel_id=None, **kwargs):
+            nonlocal running, peak
+            running += 1
+            peak = max(peak, running)
+            loop = asyncio.get_running_loop()
+            task = loop.create_task(asyncio.sleep(0.05))
+
+            def done(_):
+                nonlocal running
+                running -= 1
+
+            task.add_done_callback(done)
+            return {"task": task, "kernel_id": notebook_path}
+
+    async def scenario():
+        manager = FakeManager()
+        assert pool.install(manager, fill_concurrency=2)
+        assert not pool.install(manager)  # once only
+        contents = await asyncio.gather(*(manager._initialize(f"nb{i}") for i in range(7)))
+        await asyncio.gather(*(c["task"] for c in contents))
+        assert peak == 2 and running == 0
+        assert await manager.get_rendered_notebook("nb") == "served"
+
+    asyncio.run(scenario())

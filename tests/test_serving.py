@@ -87,3 +87,14 @@ def test_static_files_are_cached_and_pages_are_not(voila_url):
     assert status == 200, (path, status)
     assert headers["cache-control"] in ("public, max-age=31536000, immutable",
                                         "private, max-age=31536000, immutable"), headers
+
+
+def test_a_static_file_is_compressed_once_and_served_from_memory_after(voila_url):
+    port = urlsplit(voila_url).port
+    path = "/voila/static/voila.js"
+    first = _get(port, path, {"Accept-Encoding": "gzip"})
+    again = _get(port, path, {"Accept-Encoding": "gzip"})
+    assert first[0] == again[0] == 200
+    assert again[2] == first[2]  # the very bytes compressed before
+    assert int(again[1]["content-length"]) == len(again[2])  # a known length: from the cache
+    assert gzip.decompress(again[2]) == _get(port, path)[2]  # and they are the file

@@ -7,6 +7,8 @@
   else in the repository (``data/``, ``pbc_lib/`` source, the virtual environment's files);
 - **preheated kernels**: each notebook has a pool of kernels that have already run it, so a visit
   gets the finished page at once (``--pool-size``, and ``--pool NOTEBOOK=N`` for one notebook);
+  a visitor is given a kernel that has finished running the notebook, and refills are bounded
+  (:mod:`pbc_lib.hosting.pool`);
 - **culling**: kernels idle for ``--cull-idle`` seconds are shut down (closed tabs keep theirs);
 - **a base URL** (``--base-url``) to run behind a proxy or JupyterHub;
 - **no tracebacks** for users (the friendly error panel instead; the detail goes to the log file),
@@ -160,19 +162,26 @@ def voila_config(
 
 def voila_class():
     """Voilà's application with gzip on every HTTP response that can take it (HTML, CSS,
-    JavaScript, JSON; Tornado's ``GZipContentEncoding``) and long-lived caching for the static files
+    JavaScript, JSON; static files compressed once) and long-lived caching for the static files
     every page needs (:mod:`pbc_lib.hosting.transforms`). Tornado reads ``compress_response``
     only when the application is built, before Voilà applies ``tornado_settings``, so the transform
     is added here, once the application exists and before it serves anything."""
     import tornado.web
     from voila.app import Voila
 
-    from pbc_lib.hosting.transforms import make_static_caching
+    from pbc_lib.hosting import pool
+    from pbc_lib.hosting.transforms import make_compression, make_static_caching
 
     class PbcVoila(Voila):
+        def init_settings(self):
+            settings = super().init_settings()
+            pool.install(self.kernel_manager)  # fully run kernels first; bounded refills
+            return settings
+
         def init_handlers(self):
-            if tornado.web.GZipContentEncoding not in self.app.transforms:
-                self.app.add_transform(tornado.web.GZipContentEncoding)
+            if not any(issubclass(t, tornado.web.GZipContentEncoding)
+                       for t in self.app.transforms):
+                self.app.add_transform(make_compression())
                 self.app.add_transform(make_static_caching(self.base_url))
             return super().init_handlers()
 
