@@ -236,6 +236,40 @@ def memory(pid: int) -> dict[str, float]:
     return out
 
 
+def listening_inodes(ports: set[int]) -> dict[int, int]:
+    """``{socket inode: port}`` of the TCP sockets listening on any of ``ports`` (from
+    /proc/net/tcp and tcp6; state 0A is LISTEN)."""
+    out = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            port = int(fields[1].rsplit(":", 1)[1], 16)
+            if fields[3] == "0A" and port in ports:
+                out[int(fields[9])] = port
+    return out
+
+
+def socket_inodes(pid: int) -> set[int]:
+    """Inodes of the sockets process ``pid`` has open."""
+    out = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return out
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            out.add(int(target[8:-1]))
+    return out
+
+
 def rss_mib(pid: int) -> float:
     """VmRSS of one process in MiB (0 if it has gone): cheap enough to sample twice a second."""
     try:
@@ -255,6 +289,31 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
     fields = stat[stat.rfind(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds_with_reaped(pid: int) -> float:
+    """:func:`cpu_seconds` plus the CPU of the children the process has already reaped
+    (``cutime``/``cstime``): a kernel that exited still counts, in its parent."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds used by ``pid`` and everything below it, live or reaped (no double counting:
+    a live child is not yet in its parent's reaped total)."""
+    return sum(cpu_seconds_with_reaped(p) for p in [pid, *descendants(pid)])
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent busy since boot (/proc/stat: all but idle and iowait)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    ticks = [int(x) for x in fields]
+    busy = sum(ticks) - ticks[3] - ticks[4] - sum(ticks[8:10])  # guest time is already in user
+    return busy / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -346,20 +405,52 @@ class Server:
         return found
 
     def kernels(self) -> dict[str, int]:
-        """``{kernel id: pid}`` of every ipykernel the server has running now."""
+        """``{kernel id: pid}`` of every ipykernel the server has running now.
+
+        A kernel started as a new Python names its connection file on its command line. A kernel
+        forked by the fork server (``pbc_lib.hosting.forkserver``) carries the fork server's
+        command line, so it is found by the shell port in its connection file (in the folder the
+        server logs as "Storing connection files in ..."): the process listening on that port.
+        """
         out = {}
-        for pid in self.children():
+        children = self.children()
+        for pid in children:
             line = cmdline(pid)
             if "ipykernel_launcher" in line:
                 match = KERNEL_FILE.search(line)
                 if match:
                     out[match.group(1)] = pid
+        folder = re.search(r"Storing connection files in (\S+?)\.?$", self.log_text(), re.M)
+        if not folder:
+            return out
+        ports = {}
+        for path in Path(folder.group(1)).glob("kernel-*.json"):
+            match = KERNEL_FILE.search(path.name)
+            if match and match.group(1) not in out:
+                try:
+                    ports[int(json.loads(path.read_text())["shell_port"])] = match.group(1)
+                except (OSError, ValueError, KeyError):
+                    continue  # being written or removed
+        if ports:
+            listening = listening_inodes(set(ports))
+            for pid in children:
+                for inode in socket_inodes(pid):
+                    if inode in listening:
+                        out[ports[listening[inode]]] = pid
         return out
 
     def render_service_pid(self) -> int | None:
         """The shared chart renderer's process id (``pbc_lib.render_service``)."""
         for pid in self.children():
             if "pbc_lib.render_service" in cmdline(pid):
+                return pid
+        return None
+
+    def fork_server_pid(self) -> int | None:
+        """The kernel fork server's process id (``pbc_lib.hosting.forkserver``, the parent of the
+        forked kernels: the child of the server running that module)."""
+        for pid in descendants(self.pid):
+            if "pbc_lib.hosting.forkserver" in cmdline(pid) and parent_map().get(pid) == self.pid:
                 return pid
         return None
 
@@ -381,11 +472,12 @@ class Server:
         *,
         settle_s: float = 2.0,
         idle_cpu: float = 0.02,
-        min_cpu: float = 1.5,
+        min_cpu: float = 0.4,
         min_available_mib: float = 0.0,
     ) -> dict[str, Any]:
         """Wait until at least ``count`` kernels exist, each has used ``min_cpu`` CPU seconds (a
-        bare kernel uses well under 1 s; running a workbook takes a few) and the server and its
+        forked kernel that has run nothing has used ~0.1 s, one that has run a workbook 0.6-2 s;
+        a kernel started as a new Python more) and the server and its
         kernels together used at most ``idle_cpu`` CPU seconds each over ``settle_s``: they have
         run their notebooks. Reports how long it took. Gives up early (``ok`` false, ``reason``)
         if the machine's available memory falls below ``min_available_mib``.

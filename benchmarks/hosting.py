@@ -8,10 +8,12 @@ loopback port (and ``python -m http.server`` for the static floor), and writes e
 
 1. **Time to interactive** (navigation to: ``#rendered_cells`` shown, every chart the notebook's
    metadata promises drawn, a control present, the kernel websocket silent; see
-   :mod:`benchmarks._browser`) for (a) Voilà's default, a fresh kernel per visit
-   (``--pool-size 0``), (b) the shipped preheated pool (one kernel per notebook; each load waits
-   until the pool has refilled and the server is idle, at least ``--refill-wait`` seconds after the
-   previous load of the same notebook) and (c) the static floor: the offline HTML copy
+   :mod:`benchmarks._browser`) for (a) Voilà's default, a new Python kernel per visit
+   (``--pool-size 0 --no-fork-kernels``), (b) the shipped configuration: preheated pools (one
+   kernel per notebook) of kernels forked from the fork server (each load waits until the pool
+   has refilled and the server is idle, at least ``--refill-wait`` seconds after the previous load
+   of the same notebook), each notebook once as a first visit (empty browser cache) and once as a
+   returning delegate (scripts cached), and (c) the static floor: the offline HTML copy
    (``python -m pbc_lib.export``, or ``jupyter nbconvert --to html`` if that module is absent)
    served by ``python -m http.server``, navigation to charts drawn. Targets: preheated median
    at most 1.0 s and at most 1.5 times the static floor.
@@ -27,13 +29,15 @@ loopback port (and ``python -m http.server`` for the static floor), and writes e
    (after decompression). Target: second view at most 250 KB on the wire.
 4. **Memory** (RSS, PSS, USS from /proc) of each workbook's kernel just after its page became
    interactive (kernel id from the page's websocket URL, process id from the kernel's connection
-   file name), of the Voilà server and of the chart render service, against the floor: a bare
+   file: :meth:`benchmarks._browser.Server.kernels`), of the Voilà server, the chart render
+   service and the fork server, against the floor: a bare
    ipykernel started by jupyter_client after ``import pandas, altair, ipywidgets``. Target:
    kernel RSS at most 1.2 times the floor's.
 5. **Throughput**: for ``--window`` seconds, sessions (a new browser context each, page load to
    interactive, ``--in-flight`` at a time) against (a) the cold server and (b) a preheated pool of
    ``--pool`` kernels for the session notebook (``--refill-delay`` as shipped unless given).
-   Completed sessions per minute and errors. Target: (b) at least 3 times (a).
+   Completed sessions per minute and errors. Target: (b) at least 3 times (a). (a) is Voilà's
+   default as in 1.
 
 Servers are stopped at the end (SIGTERM, then SIGKILL) and the run checks that none of their
 kernels is left. Figures depend on the machine and on whatever else it is doing: the load average
@@ -59,7 +63,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +77,10 @@ TARGET_BYTES_KB = 250.0
 TARGET_MEMORY_RATIO = 1.2
 TARGET_THROUGHPUT_RATIO = 3.0
 FLOOR_IMPORTS = "import pandas, altair, ipywidgets"
+#: Voilà's default behaviour, the baseline: no pool (a new kernel runs the notebook on every visit)
+#: and every kernel a new Python (no fork server). Page template, compression and the shared chart
+#: renderer stay as shipped, so the comparison is about kernels only.
+VOILA_DEFAULT = ["--pool-size", "0", "--no-fork-kernels"]
 PHASES = ("response_end_ms", "dom_content_loaded_ms", "load_event_ms", "rendered_ms", "charts_ms",
           "ws_last_ms", "tti_ms")
 
@@ -723,6 +731,8 @@ async def measure_memory(browser: Any, server: B.Server, notebooks: list[str],
     server_mem = {k: round(v, 1) for k, v in B.memory(server.pid).items()}
     rs = server.render_service_pid()
     render_mem = {k: round(v, 1) for k, v in B.memory(rs).items()} if rs else {}
+    fs = server.fork_server_pid()
+    fork_mem = {k: round(v, 1) for k, v in B.memory(fs).items()} if fs else {}
     _log("  memory: starting the floor kernel")
     floor = floor_kernel_memory()
     for r in kernels.values():
@@ -735,6 +745,7 @@ async def measure_memory(browser: Any, server: B.Server, notebooks: list[str],
         "server": server_mem,
         "server_kernels_alive": len(server.kernels()),
         "render_service": render_mem,
+        "fork_server": fork_mem,
         "floor": floor,
         "floor_code": FLOOR_IMPORTS,
     }
@@ -758,8 +769,12 @@ def report_memory(res: dict[str, Any]) -> None:
                  B.fmt(s["pss"]), B.fmt(s["uss"]), "", ""])
     rows.append(["render service (vl-convert)", B.fmt(r.get("rss")), B.fmt(r.get("pss")),
                  B.fmt(r.get("uss")), "", ""])
+    fk = res.get("fork_server") or {}
+    rows.append(["fork server (preloaded, shared with its kernels)", B.fmt(fk.get("rss")),
+                 B.fmt(fk.get("pss")), B.fmt(fk.get("uss")), "", ""])
     B.print_table(
-        "4. Memory, MiB, after the page is interactive; target kernel RSS <= 1.2x floor",
+        "4. Memory, MiB, after the page is interactive; target kernel RSS <= 1.2x floor "
+        "(USS: what each further delegate adds)",
         ["process", "RSS", "PSS", "USS", "RSS/floor", "target"],
         rows,
     )
@@ -769,9 +784,12 @@ def report_memory(res: dict[str, Any]) -> None:
 
 
 async def run_sessions(browser: Any, url: str, meta: dict[str, Any], window_s: float,
-                       in_flight: int, timeout_s: float,
-                       sample: Callable[[], None] | None = None) -> dict[str, Any]:
-    """Start sessions for ``window_s`` seconds, at most ``in_flight`` at a time; count them."""
+                       in_flight: int, timeout_s: float, server: B.Server | None = None,
+                       ) -> dict[str, Any]:
+    """Start sessions for ``window_s`` seconds, at most ``in_flight`` at a time; count them, and
+    the CPU seconds the server side (the server and everything below it) and the whole machine
+    spent meanwhile (the rest is the benchmark's own browser)."""
+    cpu0 = (B.tree_cpu_seconds(server.pid) if server else 0.0, B.machine_busy_seconds())
     slots = asyncio.Semaphore(in_flight)
     t0 = time.monotonic()
     deadline = t0 + window_s
@@ -797,9 +815,21 @@ async def run_sessions(browser: Any, url: str, meta: dict[str, Any], window_s: f
             break
         tasks.append(asyncio.ensure_future(session()))
     await asyncio.gather(*tasks)
+    server_cpu = (B.tree_cpu_seconds(server.pid) - cpu0[0]) if server else None
+    machine_cpu = B.machine_busy_seconds() - cpu0[1]
     done = [s for s in sessions if not s["error"] and s["end_s"] <= window_s]
     errors = [s for s in sessions if s["error"]]
+    finished = sum(1 for s in sessions if not s["error"])
+    cores = B.machine()["cores"]
+    per_session = server_cpu / finished if server_cpu is not None and finished else None
     return {
+        "server_cpu_s": None if server_cpu is None else round(server_cpu, 1),
+        "machine_cpu_s": round(machine_cpu, 1),
+        "server_cpu_s_per_session": None if per_session is None else round(per_session, 2),
+        "browser_and_other_cpu_s_per_session": round((machine_cpu - (server_cpu or 0))
+                                                     / finished, 2) if finished else None,
+        "server_only_capacity_per_minute": round(60 * cores / per_session, 1)
+        if per_session else None,
         "window_s": window_s,
         "in_flight": in_flight,
         "started": len(sessions),
@@ -822,7 +852,7 @@ async def measure_throughput(browser: Any, notebook: str, args: argparse.Namespa
     meta = B.notebook_meta(notebook)
     out: dict[str, Any] = {"notebook": notebook}
     configs = {
-        "cold": ["--pool-size", "0"],
+        "cold": VOILA_DEFAULT,
         "preheated": ["--pool-size", "0", "--pool", f"{notebook}={args.pool}",
                       "--refill-delay", str(args.refill_delay)],
     }
@@ -838,7 +868,7 @@ async def measure_throughput(browser: Any, notebook: str, args: argparse.Namespa
         _log(f"  throughput {mode}: {args.window:.0f} s window, {args.in_flight} in flight")
         load0 = os.getloadavg()[0]
         res = await run_sessions(browser, _url(server.url, notebook), meta, args.window,
-                                 args.in_flight, args.timeout)
+                                 args.in_flight, args.timeout, server=server)
         res["server_args"] = server_args
         res["warm"] = warm
         res["load_average_1min_before_after"] = [round(load0, 2), round(os.getloadavg()[0], 2)]
@@ -851,6 +881,8 @@ async def measure_throughput(browser: Any, notebook: str, args: argparse.Namespa
     cold_d, pre_d = (out[m]["per_minute_with_drain"] for m in ("cold", "preheated"))
     out["ratio_with_drain"] = round(pre_d / cold_d, 2) if cold_d else None
     out["meets_target"] = bool(cold and pre / cold >= TARGET_THROUGHPUT_RATIO)
+    cap = [out[m].get("server_only_capacity_per_minute") for m in ("cold", "preheated")]
+    out["server_only_ratio"] = round(cap[1] / cap[0], 2) if all(cap) else None
     return out
 
 
@@ -874,6 +906,14 @@ def report_throughput(res: dict[str, Any]) -> None:
     print(f"  preheated/cold = {B.fmt(ratio, 2)} (counting sessions that finished after the "
           f"window too: {B.fmt(res.get('ratio_with_drain'), 2)}): "
           + ("ok" if res["meets_target"] else "MISS"))
+    for mode in ("cold", "preheated"):
+        r = res[mode]
+        rest = B.fmt(r.get("browser_and_other_cpu_s_per_session"), 2)
+        print(f"  {mode}: server side {B.fmt(r.get('server_cpu_s_per_session'), 2)} CPU s per "
+              f"session, browser and the rest {rest} s; the server alone could start "
+              f"{B.fmt(r.get('server_only_capacity_per_minute'), 1)} sessions a minute on "
+              f"{B.machine()['cores']} cores")
+    print(f"  server-only capacity, preheated/cold = {B.fmt(res.get('server_only_ratio'), 2)}")
     for mode in ("cold", "preheated"):
         for e in res[mode]["error_examples"]:
             print(f"  {mode} error: {e}")
@@ -938,7 +978,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     tti["static"] = await measure_tti_static(browser, notebooks, args.repeats,
                                                              args.timeout)
                     _log("Voilà cold (--pool-size 0)")
-                    cold = B.Server(["--pool-size", "0"], "cold",
+                    cold = B.Server(VOILA_DEFAULT, "cold",
                                     executor_timeout=args.executor_timeout)
                     servers.append(cold)
                     cold.start()

@@ -146,6 +146,19 @@ def serve(address: str, authkey: bytes, threads: int = 2) -> None:
 
 
 # --- Starting it (from pbc_lib.hosting) ----------------------------------------------------------
+def end_with_parent() -> None:
+    """In a child process before it runs (``preexec_fn``): ask Linux to send it SIGTERM when the
+    process that started it dies, so a server killed outright leaves no helper behind
+    (``prctl(PR_SET_PDEATHSIG)``; elsewhere nothing happens)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class Service:
     """A running render service: its process, socket and key (``stop()`` ends it)."""
 
@@ -158,6 +171,7 @@ class Service:
             [sys.executable, "-m", "pbc_lib.render_service", self.address, f"--threads={threads}"],
             env=env,
             stdout=subprocess.DEVNULL,
+            preexec_fn=end_with_parent,
         )
         deadline = time.monotonic() + START_TIMEOUT_S
         while not os.path.exists(self.address):

@@ -324,6 +324,15 @@ def test_the_gzip_cache_is_bounded_by_bytes():
 
 
 # --- Preheated pools (pbc_lib.hosting.pool) ------------------------------------------------------
+def _run(coro):
+    """``asyncio.run`` in a thread of its own: in a full run Playwright's sync API (the browser
+    tests) leaves an event loop marked as running on the main thread."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool_:
+        return pool_.submit(asyncio.run, coro).result()
+
+
 def _entry(loop, *, started=True, rendered=True):
     """A pool entry as Voilà keeps it: a future of {"task": render task, ...}."""
     task = loop.create_future()
@@ -344,7 +353,7 @@ def test_a_fully_run_kernel_is_handed_out_before_a_half_run_one():
         assert await pool.take_ready_first(queue, wait_s=1)
         assert queue == [full, half]
 
-    asyncio.run(scenario())
+    _run(scenario())
 
 
 def test_a_visitor_waits_for_the_first_kernel_to_finish_and_no_longer_than_the_limit():
@@ -364,7 +373,7 @@ def test_a_visitor_waits_for_the_first_kernel_to_finish_and_no_longer_than_the_l
         assert not await pool.take_ready_first([], wait_s=5)  # an empty pool: nothing to wait for
         first_task.cancel()
 
-    asyncio.run(scenario())
+    _run(scenario())
 
 
 def test_refills_run_at_most_fill_concurrency_at_a_time():
@@ -401,4 +410,4 @@ def test_refills_run_at_most_fill_concurrency_at_a_time():
         assert peak == 2 and running == 0
         assert await manager.get_rendered_notebook("nb") == "served"
 
-    asyncio.run(scenario())
+    _run(scenario())

@@ -98,3 +98,20 @@ def test_a_static_file_is_compressed_once_and_served_from_memory_after(voila_url
     assert again[2] == first[2]  # the very bytes compressed before
     assert int(again[1]["content-length"]) == len(again[2])  # a known length: from the cache
     assert gzip.decompress(again[2]) == _get(port, path)[2]  # and they are the file
+
+
+def test_the_servers_kernels_are_forked_from_the_preloaded_fork_server(voila_url):
+    """`make serve` starts the fork server, and the pool's kernels are its children (not new
+    Python processes that import everything again)."""
+    import psutil
+
+    port = urlsplit(voila_url).port
+    assert _get(port, f"/voila/render/{NOTEBOOK}")[0] == 200  # at least one kernel in use
+    server = next(c.pid for c in psutil.net_connections("tcp")
+                  if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN)
+    children = psutil.Process(server).children()
+    forks = [p for p in children if "pbc_lib.hosting.forkserver" in " ".join(p.cmdline())]
+    assert len(forks) == 1, [p.cmdline() for p in children]
+    kernels = forks[0].children()
+    assert len(kernels) >= 13  # a pool of one for each served notebook, and more
+    assert not [p for p in children if "ipykernel_launcher" in " ".join(p.cmdline())]

@@ -17,6 +17,8 @@
   **caching** headers so a returning browser re-asks for none of the page's scripts;
 - **malformed URLs refused with 404** (:mod:`pbc_lib.hosting.hardening`) where Voilà would raise;
 - **one shared chart renderer** (:mod:`pbc_lib.render_service`) instead of one in every kernel;
+- **kernels forked from a preloaded process** (:mod:`pbc_lib.hosting.forkserver`), so a new
+  kernel does not import pandas, Altair and ipywidgets again (``--no-fork-kernels`` to turn off);
 - the project's ``pbc`` page template (Voilà's ``lab`` template without the CDN font links) and a
   landing page built from the notebooks' header metadata (``pbc_lib.catalogue``).
 """
@@ -240,6 +242,10 @@ def parser() -> argparse.ArgumentParser:
                    help="do not serve the worked solutions (e.g. while trainees do the exercises)")
     p.add_argument("--render-threads", type=int, default=2,
                    help="threads of the shared chart renderer (default 2)")
+    p.add_argument("--no-fork-kernels", action="store_true",
+                   default=env("PBC_NO_FORK", "") not in ("", "0"),
+                   help="start every kernel as a new Python instead of forking it from the "
+                        "preloaded fork server (slower to start; for diagnosis)")
     p.add_argument("--open-browser", action="store_true")
     return p
 
@@ -273,6 +279,18 @@ def main(argv: list[str] | None = None) -> None:
     service = render_service.Service(threads=args.render_threads)
     atexit.register(service.stop)
     os.environ.update(service.environ())  # kernels inherit the environment (pooled ones too)
+    if not args.no_fork_kernels:
+        from pbc_lib.hosting import forkserver
+
+        # Started after the renderer, so the kernels it forks inherit the renderer's address.
+        forks = forkserver.Service()
+        atexit.register(forks.stop)
+        os.environ.update(forks.environ())
+        kernels = Path(tempfile.gettempdir()) / f"pbc-kernels-{os.getuid()}-{args.port}"
+        forkserver.kernel_spec(kernels)  # "python3" here means a forked kernel
+        atexit.register(shutil.rmtree, kernels, ignore_errors=True)
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(
+            [str(kernels), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))])
 
     from pbc_lib.hosting import hardening
 
