@@ -253,6 +253,23 @@ def listening_inodes(ports: set[int]) -> dict[int, int]:
     return out
 
 
+def unix_socket_inodes(paths: set[str]) -> dict[int, str]:
+    """``{socket inode: path}`` of the Unix sockets bound to any of ``paths`` (/proc/net/unix;
+    the kernels' channels when jupyter_client uses the ipc transport)."""
+    out: dict[int, str] = {}
+    if not paths:
+        return out
+    try:
+        lines = Path("/proc/net/unix").read_text().splitlines()[1:]
+    except OSError:
+        return out
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 8 and fields[7] in paths:
+            out[int(fields[6])] = fields[7]
+    return out
+
+
 def socket_inodes(pid: int) -> set[int]:
     """Inodes of the sockets process ``pid`` has open."""
     out = set()
@@ -409,8 +426,9 @@ class Server:
 
         A kernel started as a new Python names its connection file on its command line. A kernel
         forked by the fork server (``pbc_lib.hosting.forkserver``) carries the fork server's
-        command line, so it is found by the shell port in its connection file (in the folder the
-        server logs as "Storing connection files in ..."): the process listening on that port.
+        command line, so it is found by the shell channel in its connection file (in the folder
+        the server logs as "Storing connection files in ..."): the process holding that TCP port
+        or, with the ipc transport the server uses, that Unix socket.
         """
         out = {}
         children = self.children()
@@ -423,20 +441,24 @@ class Server:
         folder = re.search(r"Storing connection files in (\S+?)\.?$", self.log_text(), re.M)
         if not folder:
             return out
-        ports = {}
+        shells = {}  # TCP port or Unix socket path of a kernel's shell channel -> kernel id
         for path in Path(folder.group(1)).glob("kernel-*.json"):
             match = KERNEL_FILE.search(path.name)
             if match and match.group(1) not in out:
                 try:
-                    ports[int(json.loads(path.read_text())["shell_port"])] = match.group(1)
+                    info = json.loads(path.read_text())
+                    port = int(info["shell_port"])
                 except (OSError, ValueError, KeyError):
                     continue  # being written or removed
-        if ports:
-            listening = listening_inodes(set(ports))
+                key = f"{info['ip']}-{port}" if info.get("transport") == "ipc" else port
+                shells[key] = match.group(1)
+        if shells:
+            listening = listening_inodes({k for k in shells if isinstance(k, int)})
+            listening.update(unix_socket_inodes({k for k in shells if isinstance(k, str)}))
             for pid in children:
                 for inode in socket_inodes(pid):
                     if inode in listening:
-                        out[ports[listening[inode]]] = pid
+                        out[shells[listening[inode]]] = pid
         return out
 
     def render_service_pid(self) -> int | None:
@@ -472,11 +494,11 @@ class Server:
         *,
         settle_s: float = 2.0,
         idle_cpu: float = 0.02,
-        min_cpu: float = 0.4,
+        min_cpu: float = 0.25,
         min_available_mib: float = 0.0,
     ) -> dict[str, Any]:
         """Wait until at least ``count`` kernels exist, each has used ``min_cpu`` CPU seconds (a
-        forked kernel that has run nothing has used ~0.1 s, one that has run a workbook 0.6-2 s;
+        forked kernel that has run nothing has used ~0.1 s, one that has run a notebook 0.35-3 s;
         a kernel started as a new Python more) and the server and its
         kernels together used at most ``idle_cpu`` CPU seconds each over ``settle_s``: they have
         run their notebooks. Reports how long it took. Gives up early (``ok`` false, ``reason``)

@@ -143,6 +143,11 @@ def voila_config(
     config.VoilaConfiguration.preheat_kernel = pool_size > 0 or bool(pools)
     config.VoilaConfiguration.default_pool_size = check_pool_size(pool_size)
     config.VoilaExecutor.timeout = EXECUTION_TIMEOUT_S
+    # Kernels talk to the server over Unix sockets in the connection folder, not TCP ports on
+    # 127.0.0.1: no port a kernel was promised can be taken by another socket before it binds it
+    # (jupyter_client issue 487; seen here with 62 kernels starting at once), and no other local
+    # user can reach a kernel's sockets.
+    config.KernelManager.transport = "ipc"
     config.MappingKernelManager.cull_idle_timeout = int(cull_idle)
     config.MappingKernelManager.cull_interval = CULL_INTERVAL_S
     pools_config: dict[str, Any] = {
