@@ -27,7 +27,7 @@ def test_without_solutions_the_landing_page_has_no_solutions_section():
     assert "exercises-solutions" in keys
     hook = hosting.make_page_config_hook(solutions=False)
     keys = [s["key"] for s in hook({})["pbcCatalogue"]["sections"]]
-    assert keys == ["workbooks", "exercises"]
+    assert keys == ["workbooks", "workbooks-workshop", "exercises"]
 
 
 def test_config_preheats_culls_hides_tracebacks_and_caps_messages():
@@ -411,3 +411,25 @@ def test_refills_run_at_most_fill_concurrency_at_a_time():
         assert await manager.get_rendered_notebook("nb") == "served"
 
     _run(scenario())
+
+
+def test_the_workshop_store_is_checked_and_migrated_before_serving(tmp_path, monkeypatch):
+    from pbc_lib.workshop import store as workshop_store
+
+    monkeypatch.delenv(workshop_store.ENV_DB, raising=False)
+    path = tmp_path / "workshops" / "store.sqlite"
+    where = hosting.prepare_workshop_store(str(path))
+    assert os.environ[workshop_store.ENV_DB] == str(path)  # the kernels inherit it
+    assert path.exists() and str(path) in where
+    with workshop_store.open_store(str(path)) as st:
+        assert st.migrate() >= 1
+
+
+def test_an_unreachable_workshop_store_stops_the_server_with_a_plain_message(monkeypatch):
+    from pbc_lib.workshop import store as workshop_store
+
+    monkeypatch.delenv(workshop_store.ENV_DB, raising=False)
+    url = "postgresql+psycopg://someone:s3cret@127.0.0.1:1/workshops"
+    with pytest.raises(hosting.HostingError, match="can't be reached") as caught:
+        hosting.prepare_workshop_store(url)
+    assert "s3cret" not in str(caught.value)

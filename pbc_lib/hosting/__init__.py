@@ -251,8 +251,26 @@ def parser() -> argparse.ArgumentParser:
                    default=env("PBC_NO_FORK", "") not in ("", "0"),
                    help="start every kernel as a new Python instead of forking it from the "
                         "preloaded fork server (slower to start; for diagnosis)")
+    p.add_argument("--workshop-db", default=env("PBC_WORKSHOP_DB", ""),
+                   help="the workshop mode's store: a file (SQLite) or a PostgreSQL URL such as "
+                        "postgresql+psycopg://user:password@host/db (default: a file under "
+                        "~/.local/share/pbc-workbooks)")
     p.add_argument("--open-browser", action="store_true")
     return p
+
+
+def prepare_workshop_store(location: str) -> str:
+    """Check the workshop store answers and bring its schema up to date before any kernel starts;
+    point the kernels at it (``PBC_WORKSHOP_DB``). Returns where it is, without a password."""
+    from pbc_lib.workshop import store as workshop_store
+
+    if location:
+        os.environ[workshop_store.ENV_DB] = location
+    try:
+        with workshop_store.open_store(location or None) as st:
+            return st.url
+    except workshop_store.WorkshopStoreError as exc:
+        raise HostingError(f"the workshop store: {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -272,6 +290,7 @@ def main(argv: list[str] | None = None) -> None:
         notebooks = build_site(site, solutions=not args.no_solutions)
         pools = parse_pools(args.pool, notebooks)
         argv_voila = voila_argv(site, args.port, args.base_url, args.open_browser)
+        workshop_store = prepare_workshop_store(args.workshop_db)
     except HostingError as exc:
         raise SystemExit(f"Cannot serve: {exc}") from None
     atexit.register(shutil.rmtree, site, ignore_errors=True)
@@ -307,6 +326,7 @@ def main(argv: list[str] | None = None) -> None:
           + (f"; {json.dumps(pools)}" if pools else ""), flush=True)
     print(f"Error details from the workbooks' kernels go to {os.environ['PBC_LOG_FILE']}",
           flush=True)
+    print(f"Workshop mode keeps its workshops in {workshop_store}", flush=True)
     try:
         voila_class().launch_instance(argv=argv_voila, config=config)
     finally:
