@@ -433,3 +433,11 @@ def test_an_unreachable_workshop_store_stops_the_server_with_a_plain_message(mon
     with pytest.raises(hosting.HostingError, match="can't be reached") as caught:
         hosting.prepare_workshop_store(url)
     assert "s3cret" not in str(caught.value)
+
+
+def test_the_listening_address_is_loopback_unless_asked_and_checked(tmp_path):
+    assert "--Voila.ip=0.0.0.0" in hosting.voila_argv(tmp_path, ip="0.0.0.0")
+    assert hosting.parser().parse_args([]).ip == "127.0.0.1"
+    for bad in ("everywhere", "0.0.0.0; rm -rf /", "::1", "300.1.1.1"):
+        with pytest.raises(hosting.HostingError, match="IPv4 address"):
+            hosting.voila_argv(tmp_path, ip=bad)

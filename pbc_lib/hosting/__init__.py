@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import ipaddress
 import json
 import os
 import shutil
@@ -39,6 +40,7 @@ from pbc_lib.catalogue import REPO_ROOT, SECTIONS, landing_context
 TEMPLATE_ROOT = Path(__file__).resolve().parent / "jupyter"
 TEMPLATE_NAME = "pbc"
 DEFAULT_PORT = 8866
+DEFAULT_IP = "127.0.0.1"  # this machine only; --ip 0.0.0.0 opens it to the local network
 EXECUTION_TIMEOUT_S = 60  # Voilà waits forever by default; tech-notes §4 (render-time stall)
 CULL_IDLE_TIMEOUT_S = 600  # closed tabs keep their kernels otherwise (tech-notes §6)
 CULL_INTERVAL_S = 60
@@ -200,6 +202,7 @@ def voila_argv(
     port: int = DEFAULT_PORT,
     base_url: str = "/",
     open_browser: bool = False,
+    ip: str = DEFAULT_IP,
 ) -> list[str]:
     """The command-line part of the settings: what to serve, where."""
     if not base_url.startswith("/") or not base_url.endswith("/"):
@@ -209,13 +212,24 @@ def voila_argv(
     argv = [
         str(site),
         f"--port={port}",
-        "--Voila.ip=127.0.0.1",
+        f"--Voila.ip={check_ip(ip)}",
         f"--Voila.base_url={base_url}",
         f"--template={TEMPLATE_NAME}",
     ]
     if not open_browser:
         argv.append("--no-browser")
     return argv
+
+
+def check_ip(ip: str) -> str:
+    """The address to listen on: an IPv4 address (``0.0.0.0`` for every network interface)."""
+    try:
+        return str(ipaddress.IPv4Address(ip))
+    except ValueError:
+        raise HostingError(
+            f"--ip takes an IPv4 address such as 127.0.0.1 (this machine only) or 0.0.0.0 (every "
+            f"network this machine is on); got {ip!r}."
+        ) from None
 
 
 def add_template_path(env: dict[str, str] | os._Environ = os.environ) -> None:
@@ -230,6 +244,9 @@ def parser() -> argparse.ArgumentParser:
     env = os.environ.get
     p = argparse.ArgumentParser(description="Serve the PbC Workbooks with Voilà.")
     p.add_argument("--port", type=int, default=int(env("PBC_PORT", DEFAULT_PORT)))
+    p.add_argument("--ip", default=env("PBC_IP", DEFAULT_IP),
+                   help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 lets "
+                        "laptops on the same network in, e.g. a workshop room without a proxy)")
     p.add_argument("--base-url", default=env("PBC_BASE_URL", "/"),
                    help="URL prefix when served behind a proxy, e.g. /pbc/ (default /)")
     p.add_argument("--pool-size", type=int, default=int(env("PBC_POOL_SIZE", DEFAULT_POOL_SIZE)),
@@ -289,7 +306,7 @@ def main(argv: list[str] | None = None) -> None:
         site = Path(tempfile.gettempdir()) / f"pbc-site-{os.getuid()}-{args.port}"
         notebooks = build_site(site, solutions=not args.no_solutions)
         pools = parse_pools(args.pool, notebooks)
-        argv_voila = voila_argv(site, args.port, args.base_url, args.open_browser)
+        argv_voila = voila_argv(site, args.port, args.base_url, args.open_browser, args.ip)
         workshop_store = prepare_workshop_store(args.workshop_db)
     except HostingError as exc:
         raise SystemExit(f"Cannot serve: {exc}") from None
@@ -322,6 +339,10 @@ def main(argv: list[str] | None = None) -> None:
     config = voila_config(pool_size=args.pool_size, pools=pools, cull_idle=args.cull_idle,
                           solutions=not args.no_solutions, refill_delay=args.refill_delay)
     print(f"Serving the PbC Workbooks at http://127.0.0.1:{args.port}{args.base_url}", flush=True)
+    if args.ip != DEFAULT_IP:
+        print(f"Listening on {args.ip}: other machines use http://THIS-MACHINE'S-ADDRESS:"
+              f"{args.port}{args.base_url} (there is no login: use a network you trust)",
+              flush=True)
     print(f"Preheated kernels: {args.pool_size} per notebook"
           + (f"; {json.dumps(pools)}" if pools else ""), flush=True)
     print(f"Error details from the workbooks' kernels go to {os.environ['PBC_LOG_FILE']}",
