@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
-NOTEBOOKS := $(wildcard workbooks/*.ipynb exercises/*.ipynb exercises/solutions/*.ipynb)
+NOTEBOOKS := $(wildcard workbooks/*.ipynb workbooks/workshop/*.ipynb exercises/*.ipynb exercises/solutions/*.ipynb)
 
 .PHONY: setup serve test notebooks data readme lint benchmark clean static
 

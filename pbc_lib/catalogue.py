@@ -17,6 +17,11 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = (  # (folder, heading, text when empty); the folder is also the section's key
     ("workbooks", "Workbooks", "No workbooks yet."),
+    (
+        "workbooks/workshop",
+        "Workshop mode (facilitator and teams)",
+        "The workshop apps arrive with workshop mode.",
+    ),
     ("exercises", "Exercises", "The exercises arrive with the topic workbooks."),
     (
         "exercises/solutions",

@@ -121,6 +121,24 @@ INDEX_BANNER = (
     "Offline copy: the controls in these pages show the default scenario and do not respond. "
     "For the interactive version open the workbooks in Voilà."
 )
+# Sections that work only with a server (teams and the facilitator share a live store).
+SERVER_ONLY = ("workbooks/workshop",)
+SERVER_ONLY_NOTE = (
+    "Workshop mode (the facilitator's console and the team app) is not in this offline copy: "
+    "teams and the facilitator share one live store, so it needs a running server. Serve the "
+    "workbooks (make serve) to run a workshop."
+)
+
+
+def server_only(path: Path) -> bool:
+    """Whether a notebook is in a section that needs a server (:data:`SERVER_ONLY`)."""
+    folder = Path(path).resolve().parent
+    return any(folder == (REPO_ROOT / section).resolve() for section in SERVER_ONLY)
+
+
+def exportable_paths() -> list[Path]:
+    """Every catalogue notebook that works offline: all but the server-only sections."""
+    return [p for p in notebook_paths() if not server_only(p)]
 
 
 class ExportError(RuntimeError):
@@ -649,7 +667,8 @@ def index_page(pages: Sequence[Page]) -> str:
         "<header><h1>PbC Workbooks</h1><p>Workbooks on practice-based commissioning in the "
         "English NHS, 2004 to 2009: read each one, and see every chart and table in its "
         "default scenario.</p></header>\n"
-        f'<main class="pbc-index">{"".join(parts)}</main>\n'
+        f'<main class="pbc-index">{"".join(parts)}'
+        f'<p class="pbc-server-only">{esc(SERVER_ONLY_NOTE)}</p></main>\n'
         '<footer><p>All practices, people and figures for "Wyndmoor PCT" are fictional, drawn '
         "by a seeded generator calibrated to published national figures; every chart names its "
         "sources.</p></footer>\n</body>\n</html>\n"
@@ -698,6 +717,8 @@ def export(
     for path in notebooks:
         if not Path(path).is_file():
             raise ExportError(f"{path}: no such notebook.")
+        if server_only(Path(path)):
+            raise ExportError(f"{path}: {SERVER_ONLY_NOTE}")
         pages.append(_page_for(Path(path)))
     rels = [p.rel.as_posix() for p in pages]
     if len(set(rels)) != len(rels):
@@ -764,7 +785,7 @@ def main(argv: list[str] | None = None) -> int:
         "notebooks", nargs="*", type=Path, help="notebooks to export (default: all of them)"
     )
     args = parser.parse_args(argv)
-    notebooks = args.notebooks or notebook_paths()
+    notebooks = args.notebooks or exportable_paths()
     started = time.monotonic()
     try:
         files = export(notebooks, args.out, timeout=args.timeout)

@@ -49,8 +49,15 @@ def _need_chromium() -> None:
 
 
 @pytest.fixture(scope="session")
-def voila_url():
-    """Start `python -m pbc_lib.hosting` (what `make serve` runs) on a free port; stop it after."""
+def workshop_db(tmp_path_factory) -> Path:
+    """The workshop store (SQLite file) the test server's kernels share: a fresh one per run."""
+    return tmp_path_factory.mktemp("workshop") / "workshop.sqlite"
+
+
+@pytest.fixture(scope="session")
+def voila_url(workshop_db):
+    """Start `python -m pbc_lib.hosting` (what `make serve` runs) on a free port; stop it after.
+    Its kernels use a temporary workshop store (``PBC_WORKSHOP_DB``), never the user's."""
     port = _free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / "voila.log", "w")
@@ -59,6 +66,7 @@ def voila_url():
         cwd=REPO,
         stdout=log,
         stderr=subprocess.STDOUT,
+        env={**os.environ, "PBC_WORKSHOP_DB": str(workshop_db)},
     )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S

@@ -25,6 +25,7 @@ message is imitated with ``control.set_state``, which is what the kernel's comm 
 from __future__ import annotations
 
 import ast
+import atexit
 import importlib
 import inspect
 import json
@@ -32,6 +33,8 @@ import logging
 import math
 import pkgutil
 import re
+import shutil
+import tempfile
 import time
 import typing
 from collections.abc import Callable
@@ -71,7 +74,21 @@ INTENDED = {
         "Searches are limited to",
         "the 5,000-character paste and the 64-character markup are over MAX_QUERY (60)",
     ),
+    ("FacilitatorConsole", "sign_in_button"): (
+        "Please type the workshop's join code",
+        "signing in with the form empty asks for the join code",
+    ),
+    ("FacilitatorConsole", "create_button"): (
+        "Please give the workshop a name",
+        "creating a workshop with the form empty asks for its name",
+    ),
+    ("TeamApp", "join_button"): (
+        "Please type the workshop's join code",
+        "joining with the form empty asks for the join code",
+    ),
 }
+# The workshop apps (built by no notebook the sweep reads) get a throwaway store of their own.
+WORKSHOP_APPS = ("FacilitatorConsole", "TeamApp")
 
 
 # --- finding what the notebooks build ----------------------------------------------------------
@@ -191,8 +208,21 @@ def units() -> dict[str, Unit]:
                 found.setdefault(unit.label, unit)
     for name, cls in app_classes().items():
         if name not in found:
-            found[name] = Unit(name, cls(), "(no notebook: default arguments)")
+            built = cls(**_app_arguments(name))
+            found[name] = Unit(name, built, "(no notebook: default arguments)")
     return found
+
+
+def _app_arguments(name: str) -> dict[str, Any]:
+    """Constructor arguments for an App no notebook builds: a workshop app gets a temporary store
+    (``open_store()`` would otherwise use the user's own)."""
+    if name not in WORKSHOP_APPS:
+        return {}
+    from pbc_lib.workshop.store import open_store
+
+    folder = Path(tempfile.mkdtemp(prefix="pbc-sweep-workshop-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return {"store": open_store(folder / "workshop.sqlite")}
 
 
 # --- finding and naming the controls -----------------------------------------------------------

@@ -40,6 +40,8 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from conftest import REPO, open_notebook
 
+from pbc_lib.catalogue import SECTIONS
+
 # ---------------------------------------------------------------------------------------------
 # Helpers: plain HTTP without any URL clean-up, and a raw kernel websocket client.
 # ---------------------------------------------------------------------------------------------
@@ -601,9 +603,10 @@ def test_project_files_and_jupyter_apis_are_refused(voila_url, path):
 
 def test_the_contents_api_lists_only_the_served_notebooks(voila_url):
     port = _port(voila_url)
-    expected = {"workbooks", "exercises", "exercises/solutions"} | {
+    folders_served = [folder for folder, _, _ in SECTIONS]  # workbooks/workshop included
+    expected = set(folders_served) | {
         p.relative_to(REPO).as_posix()
-        for folder in ("workbooks", "exercises", "exercises/solutions")
+        for folder in folders_served
         for p in (REPO / folder).glob("*.ipynb")
     }
     listed, folders = set(), [""]

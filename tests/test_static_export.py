@@ -12,6 +12,7 @@ it also follows the index page's links.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -231,7 +232,7 @@ def _stored_page(path: Path) -> str:
     return export.notebook_page(nb, {i: "<p>widget</p>" for i in ids}, page)
 
 
-@pytest.mark.parametrize("path", notebook_paths(REPO), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", export.exportable_paths(), ids=lambda p: p.name)
 def test_a_page_from_stored_outputs_fetches_nothing_from_the_web(path):
     markup = _stored_page(path)
     assert _web_fetches(markup) == []
@@ -244,6 +245,16 @@ def test_a_page_from_stored_outputs_fetches_nothing_from_the_web(path):
         else ('href="../../index.html">All workbooks</a>')
     )
     assert back in markup and 'href="../../../"' not in markup
+
+
+def test_workshop_mode_is_left_out_and_the_index_says_why(tmp_path):
+    kept = export.exportable_paths()
+    left_out = [p for p in notebook_paths(REPO) if p not in kept]
+    assert left_out and all(p.parent.name == "workshop" for p in left_out)
+    assert html.escape(export.SERVER_ONLY_NOTE) in export.index_page([])
+    with pytest.raises(export.ExportError, match="needs a running server"):
+        export.export(left_out[:1], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_web_check_can_fail():
