@@ -1,8 +1,10 @@
 """Workshop mode in a real browser (Voilà + headless Chromium): a facilitator and three teams, each
 in a browser context of its own, run a 2-round workshop end to end through the pages, with the
-automatic refresh carrying the round's state between them. The debrief then shows all three teams
-(names escaped), a chart per measure with one dot per team and round, the teams see their
-revealed results, and the downloads arrive as files."""
+automatic refresh carrying the round's state between them. Each team is shown its rejoin key at
+join; in round 2 one team closes its page, opens a new one and rejoins with its key, and sees its
+submitted decisions and its round 1 results. The debrief then shows all three teams (names
+escaped), a chart per measure with one dot per team and round, the teams see their revealed
+results, and the downloads arrive as files."""
 
 from __future__ import annotations
 
@@ -45,6 +47,10 @@ TEAMS = (  # name, locality, {decision label: option label} for rounds 1 and 2
         ({"Risk share": "Risk share with the other clusters"},
          {"Referral management": "Referral-management centre for all referrals"}),
     ),
+)
+KEY_RE = re.compile(r"[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}")
+KEY_NOTE = (
+    "Write this down: you need it to get back in if this page is closed or the laptop sleeps."
 )
 WAIT_MS = 60_000  # a state change reaches another page within one automatic refresh (5 s)
 SHOTS = ARTIFACTS / "screenshots"
@@ -91,7 +97,7 @@ def _no_errors(page) -> None:
     ).all_inner_texts()
 
 
-def _play_round(console, teams, round_no: int, year: str) -> None:
+def _play_round(console, teams, round_no: int, year: str, before_close=None) -> None:
     console.get_by_role("button", name=f"Open round {round_no} ({year})").click()
     _wait_text(console, f"Round {round_no} of 2 ({year}) is open")
     for page, (_, _, plans) in zip(teams, TEAMS, strict=True):
@@ -109,6 +115,8 @@ def _play_round(console, teams, round_no: int, year: str) -> None:
         page.get_by_role("button", name="Submit our decisions").click()
         _wait_text(page, "(revision 1)")
     _wait_text(console, "3 of 3 team(s) have submitted")
+    if before_close is not None:
+        before_close()
     console.get_by_role("button", name=f"Close round {round_no}").click()
     console.get_by_role("button", name=f"Reveal round {round_no}'s results").click()
     _wait_text(console, "results revealed at")
@@ -132,7 +140,7 @@ def test_a_three_team_two_round_workshop_in_the_browser(voila_url, browser, tmp_
         code = code_box.inner_text().strip()
         assert re.fullmatch(r"[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}", code), code
 
-        teams = []
+        teams, keys = [], []
         for name, locality, _ in TEAMS:
             context, page = _open(browser, f"{voila_url}voila/render/{TEAM}")
             contexts.append(context)
@@ -143,7 +151,12 @@ def test_a_three_team_two_round_workshop_in_the_browser(voila_url, browser, tmp_
             page.get_by_role("button", name="Join the workshop").click()
             _wait_text(page, "Waiting for the facilitator to open round 1")
             page.locator("figure.pbc-chart svg").first.wait_for()  # the data pack's chart
+            key = page.locator(".pbc-rejoin-key").inner_text().strip()
+            assert KEY_RE.fullmatch(key), key
+            assert KEY_NOTE in page.locator(".pbc-ws-code-box").inner_text()
             teams.append(page)
+            keys.append(key)
+        assert len(set(keys)) == 3
         _screenshot(teams[0], "workshop_team_joined.png")
 
         # The facilitator's table fills in by itself, with the markup shown as text.
@@ -152,8 +165,39 @@ def test_a_three_team_two_round_workshop_in_the_browser(voila_url, browser, tmp_
         assert MARKUP_NAME in table.inner_text()
         assert ESCAPED_NAME in table.inner_html()
 
+        def lose_and_rejoin() -> None:
+            """The first team closes its page, opens a new one and rejoins with its key."""
+            old = teams[0]
+            context = old.context
+            old.close()
+            page = context.new_page()
+            page.set_default_timeout(120_000)
+            page.goto(f"{voila_url}voila/render/{TEAM}", wait_until="domcontentloaded")
+            page.wait_for_selector("#rendered_cells", state="visible")
+            page.get_by_role("button", name="Rejoin my team").click()
+            page.get_by_placeholder("e.g. K7QF-2MXD").fill(code.lower())
+            page.get_by_placeholder("e.g. City North GPs").fill(MARKUP_NAME)
+            page.get_by_placeholder("e.g. HX4M-9TQC-R2WP").fill(keys[0].lower().replace("-", ""))
+            page.get_by_role("button", name="Rejoin the workshop").click()
+            _wait_text(page, "Welcome back")
+            _wait_text(page, "Your submission for round 2")
+            receipt = page.locator(".pbc-ws-note", has_text="Your submission for round 2")
+            text = receipt.inner_text()
+            assert "(revision 1)" in text
+            assert "Risk share: Stop-loss: the PCT pays any one patient's cost above £6,000" in text
+            assert "Commissioning-plan priority: Older people" in text  # kept from round 1
+            chosen = page.locator(".widget-dropdown", has_text="Risk share").locator("select")
+            assert chosen.evaluate("el => el.options[el.selectedIndex].text").startswith(
+                "Stop-loss"
+            )
+            page.locator("table.pbc-table", has_text="Your results, round 1 (2007/08)").wait_for()
+            assert page.locator(".pbc-rejoin-key").inner_text().strip() == keys[0]
+            _no_errors(page)
+            _screenshot(page, "workshop_team_rejoined.png")
+            teams[0] = page
+
         _play_round(console, teams, 1, "2007/08")
-        _play_round(console, teams, 2, "2008/09")
+        _play_round(console, teams, 2, "2008/09", before_close=lose_and_rejoin)
         _no_errors(console)
 
         # The debrief: five charts, every team on each, one dot per team and round.

@@ -86,6 +86,10 @@ INTENDED = {
         "Please type the workshop's join code",
         "joining with the form empty asks for the join code",
     ),
+    ("TeamApp", "rejoin_button"): (
+        "Please type the workshop's join code",
+        "rejoining with the form empty asks for the join code",
+    ),
 }
 # The workshop apps (built by no notebook the sweep reads) get a throwaway store of their own.
 WORKSHOP_APPS = ("FacilitatorConsole", "TeamApp")

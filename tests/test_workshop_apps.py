@@ -15,11 +15,13 @@ import pytest
 
 from pbc_lib import charts
 from pbc_lib.apps import workshop_console as wc
+from pbc_lib.apps.base import walk
 from pbc_lib.apps.workshop_console import FacilitatorConsole
 from pbc_lib.apps.workshop_team import TeamApp
 from pbc_lib.ui import GENERIC_ERROR
 from pbc_lib.workshop import engine
-from pbc_lib.workshop.store import open_store
+from pbc_lib.workshop import store as store_mod
+from pbc_lib.workshop.store import CODE_ALPHABET, open_store
 
 PASSPHRASE = "correct horse battery"
 MARKUP_NAME = "<b>Team</b> & co"
@@ -29,6 +31,23 @@ TEAMS = (  # name, locality, decisions
     ("North GPs", "City North", {"referral_management": "msk_icats", "risk_share": "pool"}),
     ("Dales", "Fellside Dales", {"prescribing_initiative": True, "risk_share": "stop_loss"}),
 )
+KEY_RE = re.compile(rf"[{CODE_ALPHABET}]{{4}}-[{CODE_ALPHABET}]{{4}}-[{CODE_ALPHABET}]{{4}}")
+PLAY_KEYS = ("submitted", "decisions_from_round")  # what the console adds to engine outcomes
+
+
+def played(outcome: dict) -> dict:
+    """An outcome without the console's record of where its decisions came from."""
+    return {k: v for k, v in outcome.items() if k not in PLAY_KEYS}
+
+
+def carried_plan(stored: dict[int, dict], rounds: int) -> list[dict]:
+    """The decisions a team plays: each round's submission, else the last one, else defaults."""
+    plan, current = [], engine.default_decisions()
+    for r in range(1, rounds + 1):
+        if r in stored:
+            current = engine.validate_decisions(stored[r])
+        plan.append(current)
+    return plan
 
 
 @pytest.fixture
@@ -46,6 +65,17 @@ def create(console: FacilitatorConsole, rounds: int = 2, name: str = "Away day")
     console.create_button.click()
     assert not console.errors.visible, console.errors.message
     return console.info.join_code
+
+
+def rejoin(store, code: str, name: str, key: str) -> TeamApp:
+    """A new page (or a restarted kernel) coming back with the team's rejoin key."""
+    team = TeamApp(store=store)
+    team.mode.value = "rejoin"
+    team.code.value = code
+    team.team_name.value = name
+    team.rejoin_key.value = key
+    team.rejoin_button.click()
+    return team
 
 
 def join(store, code: str, name: str, locality: str = "City Centre", role: str = "cluster"):
@@ -106,27 +136,56 @@ def test_a_three_team_two_round_workshop_end_to_end(store, workshop):
     assert not console.errors.visible, console.errors.message
     assert "Every cluster team submitted" in console.reveal_note.value
 
-    # Round 2: the Dales do not submit and play the default decisions.
+    # Round 2: the Dales do not submit and keep their round 1 decisions.
     console.open_button.click()
     submit(teams[0], {"freed_up_use": "community_services"})
     submit(teams[1], {"freed_up_use": "outpatient_capacity"})
+    teams[2]._refresh_from_store()
+    assert teams[2].decisions() == engine.validate_decisions(TEAMS[2][2])  # preloaded
+    assert "If your team submits nothing this round, it keeps its round 1 decisions" in (
+        teams[2].receipt_html.value
+    )
     console.close_button.click()
+    teams[2]._refresh_from_store()
+    assert "No decisions were received from your team this round: it keeps its round 1 " in (
+        teams[2].status_text()
+    )
     console.reveal_button.click()
     assert not console.errors.visible, console.errors.message
-    assert "did not submit" in console.reveal_note.value and "Dales" in console.reveal_note.value
+    assert "Team Dales did not submit in round 2: it kept its round 1 decisions." in (
+        console.reveal_note.value
+    )
 
-    # Every stored outcome replays exactly from the stored decisions.
+    # Every stored outcome replays exactly, from the stored submissions (carried forward) and
+    # from the decisions each outcome says were played.
     rows = store.debrief(console.info.id, console.console_id)
     assert len(rows) == 6
     scenario = engine.Scenario.from_dict(console.info.scenario)
     for team, (name, locality, _) in zip(teams, TEAMS, strict=True):
         stored = store.all_decisions(console.info.id, team._session.team_id)
-        plan = [stored.get(r, engine.default_decisions()) for r in (1, 2)]
+        plan = carried_plan(stored, 2)
         expected = engine.replay(scenario, locality, plan)
         mine = sorted((r for r in rows if r["team"] == name), key=lambda r: r["round"])
-        for got, want in zip(mine, expected, strict=True):
-            assert {k: v for k, v in got["outcome"].items() if k != "submitted"} == want
-    assert [r["outcome"]["submitted"] for r in rows if r["team"] == "Dales"] == [True, False]
+        assert [m["outcome"]["decisions"] for m in mine] == plan
+        from_outcomes = engine.replay(scenario, locality, [m["outcome"]["decisions"] for m in mine])
+        for got, want, again in zip(mine, expected, from_outcomes, strict=True):
+            assert played(got["outcome"]) == want == again
+    dales = [r["outcome"] for r in rows if r["team"] == "Dales"]
+    assert [o["submitted"] for o in dales] == [True, False]
+    assert [o["decisions_from_round"] for o in dales] == [1, 1]
+    assert dales[1]["decisions"] == engine.validate_decisions(TEAMS[2][2])
+
+    # The export shows what was played, and where it came from.
+    tables = console.export_tables()
+    results = tables["results"].set_index(["round", "team"])
+    assert results.loc[(2, "Dales"), "outcome.decisions.risk_share"] == "stop_loss"
+    assert bool(results.loc[(2, "Dales"), "outcome.decisions.prescribing_initiative"]) is True
+    debrief = tables["debrief"].set_index(["round", "team"])
+    assert debrief.loc[(2, "Dales"), "decisions_played"] == (
+        "Not submitted: kept its round 1 decisions"
+    )
+    assert debrief.loc[(2, "Dales"), "decision.risk_share"] == "stop_loss"
+    assert debrief.loc[(2, "North GPs"), "decisions_played"] == "Submitted (revision 1)"
 
     # The debrief: five charts, every team on each, one dot per team and round.
     assert len(console.frame) == 6
@@ -141,9 +200,18 @@ def test_a_three_team_two_round_workshop_end_to_end(store, workshop):
     assert ESCAPED_NAME in console.summary_html.value
     assert "<b>Team" not in console.summary_html.value
     assert console.decisions_round.value == 2
-    assert "No: played the default decisions" in console.decisions_html.value
+    assert "Not submitted: kept its round 1 decisions" in console.decisions_html.value
     console.decisions_round.value = 1
     assert "Musculoskeletal assessment service" in console.decisions_html.value
+    # The Dales' stop-loss shows at its net cost (£0): only the prescribing initiative counts.
+    dales_1 = next(r["outcome"] for r in rows if r["team"] == "Dales" and r["round"] == 1)
+    top_slice = dales_1["costs"]["risk_share"]
+    assert top_slice > 1_000_000
+    dales_row = re.search(r"<tr>.*?Dales.*?</tr>", console.decisions_html.value, re.S).group(0)
+    assert wc.gbp(dales_1["costs"]["prescribing_initiative"]) in dales_row
+    assert wc.gbp(dales_1["costs"]["total"]) not in dales_row
+    assert "Net cost of decisions (£)" in console.decisions_html.value
+    assert "a stop-loss nets to £0" in console.decisions_html.value
 
     # Each team sees its own results and every team's side by side.
     for team in teams:
@@ -157,6 +225,7 @@ def test_a_three_team_two_round_workshop_end_to_end(store, workshop):
 
     console.finish_button.click()
     assert "Click again" in console.finish_button.description
+    assert "will not be worked out" not in console.reveal_note.value  # every round revealed
     console.finish_button.click()
     assert not console.errors.visible, console.errors.message
     assert "has finished" in console.state_line.value and console.finish_button.disabled
@@ -215,6 +284,10 @@ def test_pct_and_acute_trust_roles_have_views_of_their_own(store, workshop):
         assert "the clusters are deciding" in team.status_text()
     assert "Not needed (no decisions)" in (console.refresh() or console.teams_html.value)
     submit(teams[0], TEAMS[0][2])
+    console.refresh()
+    line = html.unescape(console.state_line.value)
+    assert "1 of 3 team(s) have submitted." in line  # the three clusters, not all five teams
+    assert "The 2 PCT and acute trust team(s) take no decisions, so they are not counted." in line
     console.close_button.click()
     console.reveal_button.click()
     assert not console.errors.visible, console.errors.message
@@ -251,6 +324,8 @@ def test_a_duplicate_team_name_is_refused(store, workshop):
     console, _ = workshop
     team = join(store, console.info.join_code, "north gps")
     assert "already joined" in team.errors.message
+    assert "choose 'Rejoin my team' on the team page" in team.errors.message
+    assert team.mode.options[1] == ("Rejoin my team", "rejoin")  # and the page has it
 
 
 def test_markup_in_a_name_is_escaped_in_the_console_and_the_team_page(store, workshop):
@@ -493,5 +568,291 @@ def test_crafted_decisions_play_the_defaults_and_a_late_team_is_replayed(store, 
     defaults = engine.default_decisions()
     plan = [defaults, {**defaults, "prescribing_initiative": True}]
     expected = engine.replay(scenario, "City South", plan)[-1]
-    got = {k: v for k, v in late.view["results"][2].items() if k != "submitted"}
-    assert got == expected
+    assert played(late.view["results"][2]) == expected
+
+
+# --- rejoining: the rejoin key, a lost page, a lost key -----------------------------------------
+def test_a_team_is_shown_its_rejoin_key_at_join(store, workshop):
+    _, teams = workshop
+    team = teams[1]
+    key = team.rejoin_key_text
+    assert KEY_RE.fullmatch(key)
+    box = html.unescape(team.key_html.value)
+    assert f'class="pbc-join-code pbc-rejoin-key" aria-label="Rejoin key">{key}<' in box
+    assert (
+        "Write this down: you need it to get back in if this page is closed or the laptop sleeps."
+        in box
+    )
+    assert team.rejoin_key.value == ""  # not left in the form
+    team.key_toggle.click()
+    assert team.key_html.value == "" and team.key_toggle.description == "Show our rejoin key"
+    team.key_toggle.click()
+    assert key in team.key_html.value
+    assert {t.rejoin_key_text for t in teams} == {t._session.token for t in teams}
+    assert len({t.rejoin_key_text for t in teams}) == 3
+    # No page tells a team to join again under a new name any more.
+    words = " ".join(
+        html.unescape(w.value) for w in walk(team.widget) if isinstance(getattr(w, "value", 0), str)
+    )
+    assert "new name" not in words and "join again" not in words.lower()
+    assert "Rejoin my team" in words
+
+
+def test_a_team_that_lost_its_page_rejoins_and_sees_its_decisions_and_results(store, workshop):
+    console, teams = workshop
+    code, first = console.info.join_code, teams[0]
+    console.open_button.click()
+    for team, (_, _, decisions) in zip(teams, TEAMS, strict=True):
+        submit(team, decisions)
+    console.close_button.click()
+    console.reveal_button.click()
+    console.open_button.click()
+    submit(first, {"risk_share": "pool", "freed_up_use": "community_services"})
+
+    # A new page: a reload, a restarted kernel or a restarted server all start here.
+    key = first.rejoin_key_text.lower().replace("-", " ")
+    page = rejoin(store, code.lower(), "  <B>team</b>   &  CO ", key)
+    assert page.joined and not page.errors.visible, page.errors.message
+    assert page._session.team_id == first._session.team_id
+    assert page.rejoin_key_text == first.rejoin_key_text and page.rejoin_key.value == ""
+    assert "Welcome back" in page.welcome_html.value and ESCAPED_NAME in page.heading.value
+    assert page.join_box.layout.display == "none" and page.joined_box.layout.display is None
+    # Its submission, the current round and the revealed results, as the store holds them.
+    assert "Round 2 of 2 (2008/09) is open" in page.status_text()
+    assert "(revision 1)" in page.status_text()
+    assert page.decisions() == first.decisions() == engine.validate_decisions(
+        {**TEAMS[0][2], "risk_share": "pool", "freed_up_use": "community_services"}
+    )
+    receipt = html.unescape(page.receipt_html.value)
+    assert "Your submission for round 2" in receipt
+    assert "Risk share: Risk share with the other clusters" in receipt
+    assert "Commissioning-plan priority: Older people" in receipt
+    assert page.results_round.value == 1
+    assert "Your results, round 1 (2007/08)" in page.own_html.value
+    assert page.decisions_box.layout.display is None
+    # The rejoined page can submit; the old page (if still open) keeps working too.
+    submit(page, {"case_managers": 2})
+    assert "(revision 2)" in page.status_text()
+    first._refresh_from_store()
+    assert not first.poll_errors.visible and not first.errors.visible
+    assert "(revision 2)" in first.status_text()
+
+
+@pytest.mark.parametrize(
+    ("field", "words"),
+    [
+        ("code", "That join code doesn't match a workshop"),
+        ("name", "No team called 'Nobody' has joined this workshop"),
+        ("key", "That rejoin key isn't North GPs's"),
+        ("typo", "Rejoin keys never contain 0, O, 1, I or L"),
+        ("empty", "Please type your team's rejoin key"),
+    ],
+)
+def test_a_wrong_rejoin_gets_a_clear_message(store, workshop, field, words):
+    console, teams = workshop
+    code, key = console.info.join_code, teams[1].rejoin_key_text
+    wrong = "ZZZZ-ZZZZ-ZZZZ" if key != "ZZZZ-ZZZZ-ZZZZ" else "YYYY-YYYY-YYYY"
+    args = {
+        "code": ("ZZZZ-ZZZZ", "North GPs", key),
+        "name": (code, "Nobody", key),
+        "key": (code, "North GPs", wrong),
+        "typo": (code, "North GPs", key[:-1] + "0"),
+        "empty": (code, "North GPs", ""),
+    }[field]
+    page = rejoin(store, *args)
+    assert not page.joined and page.errors.visible
+    assert words in page.errors.message and page.errors.message != GENERIC_ERROR
+    assert key not in page.errors.message and "Traceback" not in page.errors.value
+
+
+def test_wrong_rejoins_are_slowed_down(store, workshop, monkeypatch):
+    console, teams = workshop
+    slept: list[float] = []
+    monkeypatch.setattr(store_mod.time, "sleep", slept.append)
+    page = rejoin(store, console.info.join_code, "North GPs", "ZZZZ-ZZZZ-ZZZ2")
+    page.rejoin_button.click()
+    assert page.errors.visible and slept.count(store_mod.WRONG_REJOIN_DELAY_S) == 2
+    assert store_mod.WRONG_REJOIN_DELAY_S >= 0.5
+
+
+def test_the_facilitator_issues_a_new_rejoin_key_after_a_second_click(store, workshop):
+    console, teams = workshop
+    lost = teams[2]
+    console.refresh()
+    assert [label for label, _ in console.key_team.options] == [
+        f"{MARKUP_NAME} (Locality cluster, City Centre)",
+        "North GPs (Locality cluster, City North)",
+        "Dales (Locality cluster, Fellside Dales)",
+    ]
+    console.key_team.value = lost._session.team_id
+    console.key_button.click()
+    assert not console.errors.visible, console.errors.message
+    assert console.key_button.description == "Click again to issue the new key"
+    assert "Issue a new rejoin key for Dales? Its old key stops working" in html.unescape(
+        console.key_html.value
+    )
+    assert not KEY_RE.search(console.key_html.value)  # nothing issued yet
+    lost._refresh_from_store()
+    assert not lost.poll_errors.visible and not lost.errors.visible  # the old key still works
+
+    console.key_team.value = teams[1]._session.team_id  # another team: the confirmation lapses
+    assert console.key_html.value == "" and console.key_button.description == wc.KEY_BUTTON
+    console.key_team.value = lost._session.team_id
+    console.key_button.click()
+    console.key_button.click()
+    assert not console.errors.visible, console.errors.message
+    new_key = KEY_RE.search(console.key_html.value).group(0)
+    assert new_key != lost.rejoin_key_text and "shown only this once" in console.key_html.value
+    assert console.hide_key_button.layout.display is None
+
+    lost._refresh_from_store()  # the old key stops working at once
+    assert lost.errors.visible and "issued your team a new rejoin key" in lost.errors.message
+    again = rejoin(store, console.info.join_code, "dales", lost.rejoin_key_text)
+    assert not again.joined and "That rejoin key isn't Dales's" in again.errors.message
+    page = rejoin(store, console.info.join_code, "Dales", new_key)
+    assert page.joined and page._session.team_id == lost._session.team_id
+    assert page.rejoin_key_text == new_key
+
+    console.open_button.click()  # the key is shown once: gone with the next action
+    assert console.key_html.value == "" and console.hide_key_button.layout.display == "none"
+
+
+def test_issuing_a_key_before_any_team_joins_says_why(store):
+    console = FacilitatorConsole(store=store)
+    create(console)
+    console.key_button.click()
+    assert console.errors.visible and "No team has joined yet" in console.errors.message
+
+
+# --- finishing early ----------------------------------------------------------------------------
+@pytest.mark.parametrize("state", ["open", "closed"])
+def test_finishing_with_a_round_not_revealed_warns_that_its_results_will_not_be_worked_out(
+    store, workshop, state
+):
+    console, teams = workshop
+    console.open_button.click()
+    submit(teams[0], TEAMS[0][2])
+    if state == "closed":
+        console.close_button.click()
+    console.finish_button.click()
+    note = html.unescape(console.reveal_note.value)
+    assert console.finish_button.description == "Click again to finish"
+    opening = "Round 1 is still open." if state == "open" else "Round 1 is closed but"
+    assert note.startswith(f'<p class="pbc-ws-note">{opening}')
+    assert "results will not be worked out or revealed" in note
+    assert "Click again to finish anyway" in note
+    assert store.status(console.info.id)["round_state"] == state  # nothing happened yet
+    console.finish_button.click()
+    assert not console.errors.visible, console.errors.message
+    assert store.status(console.info.id)["round_state"] == "finished"
+    assert "Round 1's results were not worked out" in html.unescape(console.reveal_note.value)
+    assert store.debrief(console.info.id, console.console_id) == []
+
+
+def test_another_action_cancels_a_pending_finish(store, workshop):
+    console, _ = workshop
+    console.finish_button.click()
+    assert "Click again" in console.finish_button.description
+    console.open_button.click()
+    assert console.finish_button.description == "Finish the workshop"
+    console.finish_button.click()
+    assert "will not be worked out" in html.unescape(console.reveal_note.value)
+    assert store.status(console.info.id)["round_state"] == "open"
+
+
+# --- a team that does not submit keeps what it last submitted ----------------------------------
+def test_a_team_keeps_its_last_submitted_decisions_across_rounds_it_misses(store):
+    console = FacilitatorConsole(store=store)
+    code = create(console, rounds=3)
+    keen = join(store, code, "Keen", "City North")
+    quiet = join(store, code, "Quiet", "City South")
+    never = join(store, code, "Never", "Fellside Dales")
+    chosen = {"case_managers": 5, "priority": "older_people", "risk_share": "stop_loss"}
+    console.open_button.click()
+    submit(quiet, chosen)
+    submit(keen, {})
+    console.close_button.click()
+    console.reveal_button.click()
+    for rnd in (2, 3):
+        console.open_button.click()
+        submit(keen, {"case_managers": rnd})
+        quiet._refresh_from_store()
+        assert quiet.decisions() == engine.validate_decisions(chosen)  # preloaded, 2 rounds on
+        console.close_button.click()
+        console.reveal_button.click()
+        note = console.reveal_note.value
+        assert f"Team Quiet did not submit in round {rnd}: it kept its round 1 decisions." in note
+        assert (
+            f"Team Never did not submit in round {rnd}: it played the default decisions "
+            "(no changes)." in note
+        )
+        assert "Keen" not in note
+    rows = store.debrief(console.info.id, console.console_id)
+    scenario = engine.Scenario.from_dict(console.info.scenario)
+    for name, team, locality in (("Quiet", quiet, "City South"), ("Never", never, "Fellside Dales"),
+                                 ("Keen", keen, "City North")):
+        stored = store.all_decisions(console.info.id, team._session.team_id)
+        mine = sorted((r for r in rows if r["team"] == name), key=lambda r: r["round"])
+        plan = carried_plan(stored, 3)
+        assert [m["outcome"]["decisions"] for m in mine] == plan
+        assert [played(m["outcome"]) for m in mine] == engine.replay(scenario, locality, plan)
+    quiet_rounds = [r["outcome"]["decisions_from_round"] for r in rows if r["team"] == "Quiet"]
+    assert quiet_rounds == [1, 1, 1]
+    never_rounds = [r["outcome"]["decisions_from_round"] for r in rows if r["team"] == "Never"]
+    assert never_rounds == [None, None, None]
+    quiet._refresh_from_store()
+    assert quiet.results_round.value == 3
+    assert "Your team did not submit in round 3: it kept its round 1 decisions." in (
+        quiet.own_html.value
+    )
+    console.decisions_round.value = 3
+    assert "Not submitted: played the default decisions" in console.decisions_html.value
+
+
+# --- the stop-loss's cost, net ----------------------------------------------------------------
+def test_the_stop_loss_shows_its_top_slice_offset_to_a_net_cost_of_nil(store, workshop):
+    console, teams = workshop
+    console.open_button.click()
+    team = teams[1]
+    team._refresh_from_store()
+    team.controls["prescribing_initiative"].value = True
+    before = html.unescape(team.total_html.value)
+    team.controls["risk_share"].value = "stop_loss"
+    top_slice = team.costs["risk_share"]
+    assert top_slice > 1_000_000
+    label = html.unescape(team.cost_labels["risk_share"].value)
+    assert label == (
+        f"Top-slice {wc.gbp(top_slice)}, offset by the PCT paying costs above £6,000 (the same "
+        "amount expected): net cost £0"
+    )
+    total = html.unescape(team.total_html.value)
+    net = wc.gbp(team.costs["prescribing_initiative"])
+    assert f"Net cost of these decisions in round 1 (2007/08): <strong>{net}</strong>" in total
+    assert f"Net cost of these decisions in round 1 (2007/08): <strong>{net}</strong>" in before
+    assert f"The stop-loss top-slice of {wc.gbp(top_slice)} is offset" in total
+    team.controls["risk_share"].value = "pool"
+    assert team.cost_labels["risk_share"].value == "No cost"
+    assert "Stop-loss top-slice, offset by the PCT paying costs above £6,000" in html.unescape(
+        team.pack_tables.value
+    )
+
+
+def test_the_join_form_shows_the_fields_each_choice_needs(store):
+    team, other = TeamApp(store=store), TeamApp(store=store)
+
+    def shown(app: TeamApp) -> set[str]:
+        names = ("code", "team_name", "role", "locality", "rejoin_key", "join_button",
+                 "rejoin_button")
+        return {n for n in names if getattr(app, n).layout.display != "none"}
+
+    new_team = {"code", "team_name", "role", "locality", "join_button"}
+    assert shown(team) == shown(other) == new_team
+    team.role.value = "pct"  # no locality for the PCT; nothing else disappears
+    assert shown(team) == new_team - {"locality"} and shown(other) == new_team
+    team.mode.value = "rejoin"
+    assert shown(team) == {"code", "team_name", "rejoin_key", "rejoin_button"}
+    assert shown(other) == new_team  # another page (same kernel) is unaffected
+    team.mode.value = "join"
+    team.role.value = "cluster"
+    assert shown(team) == new_team
+    assert "Rejoin my team" in [label for label, _ in team.mode.options]

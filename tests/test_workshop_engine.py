@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import replace
 
 import pytest
@@ -506,6 +507,46 @@ def test_stop_loss_caps_the_high_cost_patient():
     assert part("none") == pytest.approx(event["effect"], abs=0.01)
     assert part("stop_loss") == pytest.approx(min(event["effect"], 6_000.0), abs=0.01)
     assert part("pool") < part("none") / 3  # seven clusters share it by budget
+
+
+def test_a_stop_loss_top_slice_is_offset_so_its_net_cost_is_nil(scenario):
+    help_text = e.decision_options()["risk_share"]["help"]
+    assert "top-slice" in help_text and "offset by the PCT paying" in help_text
+    assert "net cost is £0" in help_text and "net effect" in help_text
+    plan = {"case_managers": 2, "prescribing_initiative": True}
+    for choice in ("stop_loss", "pool_and_stop_loss"):
+        capped = e.play_round(scenario, LOC, 1, {**plan, "risk_share": choice})
+        alone = e.play_round(scenario, LOC, 1, plan)
+        top_slice = capped["costs"]["risk_share"]
+        assert top_slice > 1_000_000  # gross, it looks like the dearest decision by far
+        offset = next(x["gbp"] for x in capped["spend_breakdown"] if x["item"] == "stop_loss")
+        assert offset == -top_slice
+        assert capped["net_decision_cost_gbp"] == alone["net_decision_cost_gbp"]
+        assert capped["net_decision_cost_gbp"] == e.net_decision_cost(capped["costs"])
+        assert capped["net_decision_cost_gbp"] == pytest.approx(
+            alone["costs"]["total"], abs=0.01
+        )
+        assert capped["risk_carried_gbp"] < alone["risk_carried_gbp"]  # what it buys
+        assert any("its net cost was £0" in n for n in capped["notes"])
+        assert not any("net cost was" in n for n in alone["notes"])
+
+
+def test_money_in_the_data_pack_reads_as_pounds_before_the_number(scenario):
+    pack = e.data_pack(scenario, "City Centre")
+    rx = next(r for r in pack["activity"] if r["measure"] == "prescribing")
+    line = next(h for h in pack["highlights"] if h.startswith("Prescribing cost"))
+    assert line.startswith(f"Prescribing cost: £{rx['locality']:.2f} per patient, ")
+    assert line.endswith(f"the PCT average (£{rx['pct_average']:.2f}).")
+    plans = [{"risk_share": "pool_and_stop_loss", "case_managers": 3, "priority": "older_people"},
+             {"freed_up_use": "community_services", "priority": "older_people"}]
+    texts = []
+    for loc in e.LOCALITIES:
+        texts += e.data_pack(scenario, loc)["highlights"]
+        for o in e.replay(scenario, loc, plans):
+            texts += [*o["notes"], o["bought"]["effect"], o["risk_taken"]]
+    texts += [x["text"] for r in e.draw_events(scenario) for x in r["events"]]
+    texts += [spec["help"] for spec in e.decision_options().values()]
+    assert not [t for t in texts if re.search(r"\d\s*£|£\s+\d", t)]
 
 
 @FAST

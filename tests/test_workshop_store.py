@@ -9,6 +9,7 @@ tests/artifacts/workshop_store_figures.json.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import queue
@@ -41,7 +42,9 @@ from pbc_lib.workshop.store import (
     escape,
     migrate,
     new_join_code,
+    new_rejoin_key,
     normalise_code,
+    normalise_rejoin_key,
     open_store,
     spreadsheet_safe,
 )
@@ -55,6 +58,7 @@ N_TEAMS = 20
 N_REPEATS = 20
 FIGURES: dict[str, Any] = {}
 CODE_RE = re.compile(rf"^[{CODE_ALPHABET}]{{4}}-[{CODE_ALPHABET}]{{4}}$")
+KEY_RE = re.compile(rf"^[{CODE_ALPHABET}]{{4}}-[{CODE_ALPHABET}]{{4}}-[{CODE_ALPHABET}]{{4}}$")
 
 
 # ------------------------------------------------------------------------------------------
@@ -307,6 +311,7 @@ def test_happy_path_create_login_join_submit_close_reveal(store: Store) -> None:
     assert (r.round, r.revision) == (1, 1)
     status = store.status(info.id)
     assert status["round_state"] == "open" and status["submitted_count"] == 1
+    assert status["deciding_count"] == 2 and status["team_count"] == 2
     by_name = {t["name"]: t for t in status["teams"]}
     assert by_name["North cluster"]["submitted"] and by_name["North cluster"]["submitted_at"]
     assert not by_name["South cluster"]["submitted"]
@@ -374,6 +379,18 @@ def test_resubmission_replaces_the_earlier_one(store: Store, workshop: Any) -> N
     assert revision == 2 and json.loads(decisions) == {"beds": 2, "note": "changed our mind"}
     assert first_at == first.submitted_at and submitted_at == second.submitted_at
     assert store.team_view(team.team_id, team.token)["submissions"][1]["revision"] == 2
+
+
+def test_only_deciding_teams_count_in_the_status(store: Store, workshop: Any) -> None:
+    a = store.join(workshop.join_code, "Cluster A", locality="North")
+    store.join(workshop.join_code, "Cluster B", locality="South")
+    store.join(workshop.join_code, "The PCT", role="pct")
+    store.join(workshop.join_code, "The trust", role="acute_trust")
+    store.open_round(workshop.id, CONSOLE)
+    store.submit(a.team_id, a.token, 1, {"beds": 1})
+    status = store.status(workshop.id)
+    assert (status["team_count"], status["deciding_count"], status["submitted_count"]) == (4, 2, 1)
+    assert [t["name"] for t in status["teams"]][2:] == ["The PCT", "The trust"]  # still listed
 
 
 def test_submission_after_close_is_refused_and_the_last_one_stands(
@@ -458,15 +475,112 @@ def test_wrong_token_is_refused(store: Store, workshop: Any) -> None:
 
 def test_resume_and_reissued_sessions(store: Store, workshop: Any) -> None:
     team = store.join(workshop.join_code, "Restarted kernel")
-    again = store.resume(workshop.join_code, "  restarted   KERNEL ", team.token)
-    assert (again.team_id, again.name) == (team.team_id, "Restarted kernel")
-    with pytest.raises(WorkshopStoreError, match="don't match a team"):
-        store.resume(workshop.join_code, "Restarted kernel", "wrong")
-    fresh = store.reissue_token(workshop.id, CONSOLE, team.team_id)
+    assert KEY_RE.match(team.token)  # the token is the rejoin key the team writes down
     store.open_round(workshop.id, CONSOLE)
-    with pytest.raises(WorkshopStoreError, match="session doesn't match"):
-        store.submit(team.team_id, team.token, 1, {"beds": 1})
-    assert store.submit(fresh.team_id, fresh.token, 1, {"beds": 1}).revision == 1
+    store.submit(team.team_id, team.token, 1, {"beds": 4})
+    typed = team.token.lower().replace("-", " ")  # as written down and typed back
+    again = store.resume(workshop.join_code.lower(), "  restarted   KERNEL ", typed)
+    assert (again.team_id, again.name) == (team.team_id, "Restarted kernel")
+    assert again.token == team.token
+    assert (again.role, again.join_code, again.workshop_name) == (
+        "cluster", workshop.join_code, workshop.name
+    )
+    view = store.team_view(again.team_id, again.token)  # the rejoined page sees its submission
+    assert view["submissions"][1]["decisions"] == {"beds": 4}
+    assert view["workshop"]["current_round"] == 1 and view["workshop"]["round_state"] == "open"
+    kinds = store.export_tables(workshop.id, CONSOLE)["events"]["kind"].tolist()
+    assert kinds.count("rejoin") == 1
+
+    fresh = store.reissue_token(workshop.id, CONSOLE, team.team_id)
+    assert KEY_RE.match(fresh.token) and fresh.token != team.token
+    with pytest.raises(WorkshopStoreError, match="issued your team a new rejoin key"):
+        store.submit(team.team_id, team.token, 1, {"beds": 1})  # the old key stops working
+    with pytest.raises(WorkshopStoreError, match="That rejoin key isn't Restarted kernel's"):
+        store.resume(workshop.join_code, "Restarted kernel", team.token)
+    assert store.resume(workshop.join_code, "restarted kernel", fresh.token).team_id == team.team_id
+    assert store.submit(fresh.team_id, fresh.token, 1, {"beds": 1}).revision == 2
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("code", "That join code doesn't match a workshop. Check the code on the facilitator's"),
+        ("name", "No team called 'Nobody' has joined this workshop (Wyndmoor <PBC> day)"),
+        ("key", "That rejoin key isn't Lost page's. Check the key you wrote down"),
+    ],
+)
+def test_a_wrong_rejoin_says_which_part_is_wrong_after_a_delay(
+    store: Store, workshop: Any, field: str, message: str
+) -> None:
+    team = store.join(workshop.join_code, "Lost page")
+    other = new_rejoin_key()
+    assert other != team.token
+    args = {
+        "code": ("ZZZZ-ZZZZ", "Lost page", team.token),
+        "name": (workshop.join_code, "Nobody", team.token),
+        "key": (workshop.join_code, "Lost page", other),
+    }[field]
+    t0 = time.perf_counter()
+    with pytest.raises(WorkshopStoreError) as exc:
+        store.resume(*args)
+    assert time.perf_counter() - t0 >= store_mod.WRONG_REJOIN_DELAY_S  # no quick guessing
+    assert message in str(exc.value)
+    assert team.token not in str(exc.value) and other not in str(exc.value)
+    kinds = store.export_tables(workshop.id, CONSOLE)["events"]["kind"].tolist()
+    assert "rejoin" not in kinds
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("", "Please type your team's rejoin key"),
+        ("ABCD-EFGH", "That isn't a rejoin key"),
+        ("ABCD-EFGH-JKMN-P", "That isn't a rejoin key"),
+        ("ABCD-EFGH-JKM0", "never contain 0, O, 1, I or L"),
+        ("ABCD-EFGH-JKM!", "That isn't a rejoin key"),
+    ],
+)
+def test_a_mistyped_rejoin_key_gets_a_clear_message(
+    store: Store, workshop: Any, typed: str, message: str
+) -> None:
+    store.join(workshop.join_code, "Lost page")
+    with pytest.raises(WorkshopStoreError) as exc:
+        store.resume(workshop.join_code, "Lost page", typed)
+    assert message in str(exc.value) and "12 letters and digits in 3 groups of 4" in str(exc.value)
+
+
+def test_rejoin_key_format_and_entropy() -> None:
+    assert len(CODE_ALPHABET) ** 12 > 2**59  # > 50 bits: guessing at 2 tries a second is hopeless
+    keys = [new_rejoin_key() for _ in range(20_000)]
+    assert all(KEY_RE.match(k) for k in keys) and len(set(keys)) == len(keys)
+    counts = {ch: 0 for ch in CODE_ALPHABET}
+    for k in keys:
+        for ch in k.replace("-", ""):
+            counts[ch] += 1
+    expected = 12 * len(keys) / len(CODE_ALPHABET)
+    assert all(abs(n - expected) < 0.1 * expected for n in counts.values()), counts
+    for typed in ("hx4m-9tqc-r2wp", " HX4M 9TQC R2WP ", "hx4m9tqcr2wp", "HX4M—9TQC—R2WP"):
+        assert normalise_rejoin_key(typed) == "HX4M-9TQC-R2WP"
+
+
+def test_keys_are_stored_salted_and_first_release_tokens_still_work(
+    store: Store, workshop: Any
+) -> None:
+    team = store.join(workshop.join_code, "Salted")
+    stored = _count(store, f"SELECT token_hash FROM teams WHERE id = {team.team_id}")[0][0]
+    plain = hashlib.sha256(team.token.encode()).hexdigest()
+    assert re.fullmatch(r"[0-9a-f]{64}", stored) and stored != plain
+    legacy = "a-192-bit-token-from-the-first-release-xyz"  # token_urlsafe(24) length
+    with store.engine.connect() as conn:
+        conn.execution_options(pbc_write=True)  # the store's engines read in read-only mode
+        with conn.begin():
+            conn.execute(
+                text("UPDATE teams SET token_hash = :h WHERE id = :i"),
+                {"h": hashlib.sha256(legacy.encode()).hexdigest(), "i": team.team_id},
+            )
+    assert store.team_view(team.team_id, legacy)["team"]["name"] == "Salted"
+    with pytest.raises(WorkshopStoreError, match="doesn't match the workshop store"):
+        store.team_view(team.team_id, team.token)
 
 
 def test_a_team_sees_only_its_own_decisions_and_results_only_after_reveal(
@@ -699,8 +813,9 @@ def test_markup_in_names_is_stored_verbatim_and_escaped_for_display(
 def test_duplicate_team_names_are_refused(store: Store, workshop: Any) -> None:
     store.join(workshop.join_code, "North Cluster")
     for dup in ("north cluster", "  NORTH   cluster ", "Ｎｏｒｔｈ Cluster"):
-        with pytest.raises(WorkshopStoreError, match="A team with that name has already joined"):
+        with pytest.raises(WorkshopStoreError, match="A team with that name has already") as e:
             store.join(workshop.join_code, dup)
+        assert "choose 'Rejoin my team' on the team page and type the rejoin key" in str(e.value)
     other = store.create_workshop("Another", PASSPHRASE, {}, 1)
     assert store.join(other.join_code, "North Cluster").name == "North Cluster"  # other workshop
 

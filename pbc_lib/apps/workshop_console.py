@@ -10,9 +10,17 @@ team, drawn from the workshop's seed) and everything is kept in :mod:`pbc_lib.wo
 (SQLite by default, ``PBC_WORKSHOP_DB`` to choose another file or a PostgreSQL URL).
 
 Revealing a round is one step: every cluster team's rounds are replayed with
-:func:`~pbc_lib.workshop.engine.replay` from the decisions stored for it (a team that did not
-submit plays :func:`~pbc_lib.workshop.engine.default_decisions`, and the console says so), the
-outcomes are saved and the round is revealed.
+:func:`~pbc_lib.workshop.engine.replay` from the decisions stored for it, the outcomes are saved
+and the round is revealed. A team that did not submit in a round keeps the decisions it last
+submitted (the team app starts its controls from them), or plays
+:func:`~pbc_lib.workshop.engine.default_decisions` if it never submitted; the console's note says
+which. The decisions actually played are saved in each outcome (``decisions``, with
+``submitted`` and ``decisions_from_round``), so every round replays exactly from the results alone.
+
+A team that lost its page rejoins with its rejoin key (:meth:`~pbc_lib.workshop.store.Store.resume`,
+in the team app); if it lost the key too, the console issues a new one
+(:meth:`~pbc_lib.workshop.store.Store.reissue_token`) after a confirming second click, and shows it
+once.
 
 Refreshing under Voilà: ipywidgets has no kernel-side timer that stops when the page goes away, so
 a hidden ``Play`` widget ticks in the browser every :data:`REFRESH_SECONDS` seconds once the
@@ -54,7 +62,6 @@ REFRESH_SECONDS = 5  # the teams table and round state are re-read this often wh
 HEARTBEAT_SECONDS = 30  # the console renews its lease (store.CONSOLE_LEASE_SECONDS = 120)
 TICKER_MAX = 1_000_000  # the Play widget's range: it repeats, so any large number will do
 STYLE = {"description_width": "initial"}
-WIDE = widgets.Layout(width="520px", max_width="100%")
 SOURCE = (
     "PbC Workbooks workshop engine on the synthetic Wyndmoor PCT data, with this workshop's "
     "decisions"
@@ -89,6 +96,12 @@ CSS = """<style>
 .pbc-ws-decision{border-bottom:1px solid #E8EDEE;padding:0.3em 0}
 .pbc-ws-links a{display:inline-block;margin:0.2em 1em 0.2em 0}
 </style>"""
+
+
+def wide() -> widgets.Layout:
+    """A fresh 520px-wide layout: one per widget, because showing or hiding a widget sets its
+    layout's ``display``, and a shared layout would show or hide every widget using it."""
+    return widgets.Layout(width="520px", max_width="100%")
 
 
 # --- shared helpers (the team app uses these too) ----------------------------------------------
@@ -197,6 +210,29 @@ def events_reference() -> Any:
 
 
 # --- the debrief: tidy table, charts, decisions ------------------------------------------------
+def played_text(outcome: Mapping[str, Any], row: Mapping[str, Any] | None = None) -> str:
+    """Where a round's played decisions came from: "Submitted (revision 2)", "Not submitted:
+    kept its round 1 decisions" or "Not submitted: played the default decisions"."""
+    row = row or {}
+    if bool(outcome.get("submitted", row.get("decisions") is not None)):
+        return f"Submitted (revision {int(row.get('revision') or 1)})"
+    source = outcome.get("decisions_from_round")
+    if source:
+        return f"Not submitted: kept its round {int(source)} decisions"
+    return "Not submitted: played the default decisions"
+
+
+def net_cost(outcome: Mapping[str, Any]) -> float:
+    """The decisions' net cost in an outcome: their cost less what the PCT paid above the
+    £6,000 stop-loss, which matches the stop-loss top-slice (so a stop-loss nets to £0)."""
+    if "net_decision_cost_gbp" in outcome:
+        return float(outcome["net_decision_cost_gbp"])
+    costs = outcome.get("costs") or {}
+    if not costs:
+        return 0.0
+    return engine.net_decision_cost({"risk_share": 0.0, **costs})
+
+
 def debrief_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """One row per team and revealed round, from ``store.debrief`` rows."""
     records = []
@@ -211,6 +247,7 @@ def debrief_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
                 "round": int(r["round"]),
                 "year": o.get("year", engine.round_year(int(r["round"]))),
                 "submitted": bool(o.get("submitted", r.get("decisions") is not None)),
+                "decisions_played": played_text(o, r),
                 "indicative_budget_gbp": float(o["indicative_budget_gbp"]),
                 "spend_gbp": float(o["spend_gbp"]),
                 "variance_gbp": float(o["variance_gbp"]),
@@ -226,6 +263,11 @@ def debrief_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
                 "risk_carried_gbp": float(o["risk_carried_gbp"]),
                 "risk_of_overspend": float(o["risk_of_overspend"]),
                 "cost_of_decisions_gbp": float((o.get("costs") or {}).get("total", 0.0)),
+                "net_cost_of_decisions_gbp": net_cost(o),
+                **{
+                    f"decision.{key}": value
+                    for key, value in (o.get("decisions") or engine.default_decisions()).items()
+                },
             }
         )
     frame = pd.DataFrame.from_records(records)
@@ -438,6 +480,15 @@ def debrief_charts(frame: pd.DataFrame) -> dict[str, tuple[alt.TopLevelMixin, pd
     return out
 
 
+NET_COST = "Net cost of decisions (£)"
+NET_COST_NOTE = (
+    "Net cost: what the decisions cost the budget less what the PCT paid above the £6,000 "
+    "stop-loss. That payment matches the stop-loss top-slice, so a stop-loss nets to £0 here; "
+    "its effect is on the risk carried (the Risk taken chart). A team that did not submit kept "
+    "the decisions it last submitted, or the defaults if it never submitted."
+)
+
+
 def decisions_table(rows: Sequence[Mapping[str, Any]], round_no: int) -> str:
     """HTML table of every team's decisions in one revealed round (escaped)."""
     options = engine.decision_options()
@@ -447,26 +498,21 @@ def decisions_table(rows: Sequence[Mapping[str, Any]], round_no: int) -> str:
             continue
         o = r["outcome"]
         played = o.get("decisions") or engine.default_decisions()
-        submitted = bool(o.get("submitted", r.get("decisions") is not None))
-        record = {
-            "Team": r["team"],
-            "Submitted": (
-                f"Yes (revision {int(r.get('revision') or 1)})"
-                if submitted
-                else "No: played the default decisions"
-            ),
-        }
+        record = {"Team": r["team"], "Decisions played": played_text(o, r)}
         for key, spec in options.items():
             record[spec["label"]] = decision_label(key, played.get(key, spec["default"]))
-        record["Cost of decisions (£)"] = float((o.get("costs") or {}).get("total", 0.0))
+        record[NET_COST] = net_cost(o)
         records.append(record)
     if not records:
         return "<p>No results for this round yet.</p>"
     frame = pd.DataFrame.from_records(records)
-    formats = {c: "text" for c in frame.columns if c != "Cost of decisions (£)"}
-    formats["Cost of decisions (£)"] = "gbp"
-    caption = f"Decisions in round {round_no} ({engine.round_year(round_no)})"
-    return f'<div class="pbc-table-wrap">{table_html(frame, formats, caption)}</div>'
+    formats = {c: "text" for c in frame.columns if c != NET_COST}
+    formats[NET_COST] = "gbp"
+    caption = f"Decisions played in round {round_no} ({engine.round_year(round_no)})"
+    return (
+        f'<div class="pbc-table-wrap">{table_html(frame, formats, caption)}</div>'
+        + note_html(NET_COST_NOTE, "pbc-ws-help")
+    )
 
 
 def summary_table(frame: pd.DataFrame) -> str:
@@ -547,7 +593,7 @@ table{border-collapse:collapse;margin:0.5em 0;font-size:0.85rem;page-break-insid
 caption{text-align:left;font-weight:bold;padding:0.25em 0}
 th,td{border-bottom:1px solid #AEB7BD;padding:0.25em 0.5em;text-align:left;vertical-align:top}
 thead th{border-bottom:2px solid #425563}.num{text-align:right}
-.note{color:#425563;font-size:0.85rem}
+.note,.pbc-ws-help{color:#425563;font-size:0.85rem}
 .sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0,0,0,0)}
 ol li{margin:0.4em 0}
 @media print{body{margin:0}h2{page-break-after:avoid}a{color:#231F20}}
@@ -616,6 +662,47 @@ def handout_html(
 
 
 # --- the app ----------------------------------------------------------------------------------
+KEY_BUTTON = "Issue a new rejoin key"
+
+
+def submitted_line(status: Mapping[str, Any]) -> str:
+    """ "N of M team(s) have submitted.", counting only the teams that submit decisions (the
+    clusters); the PCT and acute trust teams are listed in the table but never counted missing."""
+    deciding = int(status.get("deciding_count", status.get("team_count", 0)))
+    others = int(status.get("team_count", 0)) - deciding
+    if deciding == 0:
+        text = "No cluster team has joined, so there are no decisions to wait for."
+    else:
+        text = f"{status['submitted_count']} of {deciding} team(s) have submitted."
+    if others > 0:
+        text += (
+            f" The {others} PCT and acute trust team(s) take no decisions, so they are not "
+            "counted."
+        )
+    return text
+
+
+def finish_warning(state: str | None, rnd: int | None) -> str:
+    """What the first click on Finish says: an open or closed-but-not-revealed round's results
+    will not be worked out."""
+    if state == "open":
+        return (
+            f"Round {rnd} is still open. If you finish now, round {rnd} closes and its results "
+            "will not be worked out or revealed, and it can't be reopened. To give teams their "
+            f"results, close round {rnd} and reveal it first. Click again to finish anyway."
+        )
+    if state == "closed":
+        return (
+            f"Round {rnd} is closed but its results have not been revealed. If you finish now, "
+            f"round {rnd}'s results will not be worked out or revealed. To give teams their "
+            f"results, press Reveal round {rnd}'s results first. Click again to finish anyway."
+        )
+    return (
+        "Finishing ends the workshop: no team can join or submit after it, and no more rounds "
+        "open. The debrief and the export stay available. Click again to finish."
+    )
+
+
 class StoreUser:
     """Opens the workshop store on first use (``open_store()``: ``PBC_WORKSHOP_DB`` or the
     default file), so showing the forms touches no database."""
@@ -682,6 +769,8 @@ class FacilitatorConsole(App):
         self._debrief_key: tuple | None = None
         self._last_heartbeat = 0.0
         self._confirm_finish = False
+        self._confirm_key: int | None = None  # the team a new rejoin key awaits a second click for
+        self._keeping_key_team = False
         self.files: dict[str, bytes] = {}
         self._build_setup()
         self._build_running()
@@ -697,11 +786,11 @@ class FacilitatorConsole(App):
     # --- building ---------------------------------------------------------------------------
     def _build_setup(self) -> None:
         self.code = widgets.Text(
-            description="Join code", placeholder="e.g. K7QF-2MXD", style=STYLE, layout=WIDE
+            description="Join code", placeholder="e.g. K7QF-2MXD", style=STYLE, layout=wide()
         )
         self.passphrase = widgets.Password(
             description="Facilitator passphrase", placeholder="the passphrase you chose",
-            style=STYLE, layout=WIDE,
+            style=STYLE, layout=wide(),
         )
         self.take_over = widgets.Checkbox(
             value=False, description="Take over from another console", indent=False
@@ -710,15 +799,15 @@ class FacilitatorConsole(App):
         self.sign_in_button.on_click(lambda _: self._sign_in())
         self.name = widgets.Text(
             description="Workshop name", placeholder="e.g. Wyndmoor PbC away day",
-            style=STYLE, layout=WIDE,
+            style=STYLE, layout=wide(),
         )
         self.new_passphrase = widgets.Password(
             description="Choose a passphrase", placeholder="at least 8 characters",
-            style=STYLE, layout=WIDE,
+            style=STYLE, layout=wide(),
         )
         self.new_passphrase_again = widgets.Password(
             description="Type it again", placeholder="the same passphrase",
-            style=STYLE, layout=WIDE,
+            style=STYLE, layout=wide(),
         )
         self.localities = widgets.SelectMultiple(
             options=list(engine.LOCALITIES),
@@ -726,7 +815,7 @@ class FacilitatorConsole(App):
             rows=len(engine.LOCALITIES),
             description="Localities teams may choose",
             style=STYLE,
-            layout=WIDE,
+            layout=wide(),
         )
         self.rounds = widgets.Dropdown(
             options=[
@@ -740,7 +829,7 @@ class FacilitatorConsole(App):
             value=engine.DEFAULT_ROUNDS,
             description="Rounds (financial years)",
             style=STYLE,
-            layout=WIDE,
+            layout=wide(),
         )
         self.events = {
             key: widgets.Checkbox(
@@ -755,7 +844,7 @@ class FacilitatorConsole(App):
             max=engine.MAX_SEED,
             description="Seed (the same events for every team)",
             style=STYLE,
-            layout=WIDE,
+            layout=wide(),
         )
         self.seed.observe(lambda _: self.refresh(), names="value")
         self.create_button = make_button("Create the workshop", "primary", "plus")
@@ -813,6 +902,17 @@ class FacilitatorConsole(App):
             button.on_click(lambda _, act=action: self._act(act))
         self.refresh_button.on_click(lambda _: self.refresh())
         self.teams_html = widgets.HTML()
+        self.key_team = widgets.Dropdown(
+            options=[("No team has joined yet", 0)], value=0, description="Team", style=STYLE,
+            layout=wide(),
+        )
+        self.key_team.observe(lambda _: self._cancel_key(), names="value")
+        self.key_button = make_button(KEY_BUTTON, "", "key")
+        self.key_button.on_click(lambda _: self._act(self._issue_key))
+        self.key_html = widgets.HTML()
+        self.hide_key_button = make_button("Hide the key", "", "eye-slash")
+        self.hide_key_button.layout.display = "none"
+        self.hide_key_button.on_click(lambda _: self._hide_key())
         self.events_html = widgets.HTML()
         self.reveal_note = widgets.HTML()
         self.debrief_intro = widgets.HTML()
@@ -842,6 +942,19 @@ class FacilitatorConsole(App):
                 self.reveal_note,
                 widgets.HTML("<h2>Teams</h2>"),
                 self.teams_html,
+                widgets.HTML(
+                    "<h3>A team lost its rejoin key</h3>"
+                    '<p class="pbc-ws-help">A team that closed its page rejoins with its rejoin '
+                    "key (Rejoin my team on the team app). If it has lost the key too, choose "
+                    "the team and issue a new one: the old key stops working, and the new one "
+                    "is shown here once. Switch the projector off first.</p>"
+                ),
+                self.key_team,
+                widgets.HBox(
+                    [self.key_button, self.hide_key_button],
+                    layout=widgets.Layout(flex_flow="row wrap"),
+                ),
+                self.key_html,
                 widgets.HTML("<h2>Events so far</h2>"),
                 self.events_html,
                 widgets.HTML("<h2>Debrief</h2>"),
@@ -959,7 +1072,7 @@ class FacilitatorConsole(App):
             "</div>"
         )
         year = engine.round_year(rnd) if rnd else ""
-        submitted = f"{s['submitted_count']} of {s['team_count']} team(s) have submitted."
+        submitted = submitted_line(s)
         lines = {
             "not_started": f"{s['team_count']} team(s) have joined. Open round 1 when everyone "
             "is in.",
@@ -993,7 +1106,10 @@ class FacilitatorConsole(App):
         self.finish_button.disabled = state == "finished"
         if not self._confirm_finish:
             self.finish_button.description = "Finish the workshop"
+        if self._confirm_key is None:
+            self.key_button.description = KEY_BUTTON
         self.teams_html.value = self._teams_table()
+        self._key_options()
         self.events_html.value = events_html(info.events or [], upto=rnd)
 
     def _teams_table(self) -> str:
@@ -1038,6 +1154,9 @@ class FacilitatorConsole(App):
             return
         if action != self._finish:
             self._confirm_finish = False
+        if action != self._issue_key:
+            self._confirm_key = None
+            self._hide_key()  # a new rejoin key is shown once: gone with the next action
         with guard(self.errors, what=f"console action {action.__name__}"):
             action()
             self._poll()
@@ -1050,25 +1169,104 @@ class FacilitatorConsole(App):
         self.stores.store.close_round(self.info.id, self.console_id)
 
     def _finish(self) -> None:
+        state, rnd = self.status.get("round_state"), self.status.get("current_round")
         if not self._confirm_finish:
             self._confirm_finish = True
-            state, rnd = self.status.get("round_state"), self.status.get("current_round")
             self.finish_button.description = "Click again to finish"
-            if state in ("open", "closed"):
-                self.reveal_note.value = note_html(
-                    f"Round {rnd} is {state} and its results have not been revealed: finishing now "
-                    "means they never will be. Click again to finish anyway."
-                )
+            self.reveal_note.value = note_html(finish_warning(state, rnd))
             return
         self._confirm_finish = False
         self.stores.store.finish(self.info.id, self.console_id)
         self.finish_button.description = "Finish the workshop"
+        self.reveal_note.value = note_html(
+            "The workshop has finished: no team can join or submit now. "
+            + (
+                f"Round {rnd}'s results were not worked out. "
+                if state in ("open", "closed")
+                else ""
+            )
+            + "The debrief and the export below stay available."
+        )
+
+    # --- rejoin keys ------------------------------------------------------------------------
+    def _key_options(self) -> None:
+        """The teams the facilitator can issue a new rejoin key for (kept in step with the
+        store; the choice is kept while that team is listed)."""
+        teams = self.status.get("teams", [])
+        options = [
+            (
+                f"{' '.join(str(t['name']).split())} ({ROLE_NAMES.get(t['role'], t['role'])}"
+                + (f", {t['locality']})" if t["locality"] else ")"),
+                int(t["team_id"]),
+            )
+            for t in teams
+        ] or [("No team has joined yet", 0)]
+        if list(self.key_team.options) != options:
+            keep = self.key_team.value
+            ids = [value for _, value in options]
+            self._keeping_key_team = keep in ids  # a pending confirmation survives a new team
+            try:
+                self.key_team.options = options
+                self.key_team.value = keep if keep in ids else ids[0]
+            finally:
+                self._keeping_key_team = False
+
+    def _team_name(self, team_id: int) -> str:
+        for t in self.status.get("teams", []):
+            if int(t["team_id"]) == team_id:
+                return str(t["name"])
+        raise engine.WorkshopError("That team isn't in this workshop; choose it again.")
+
+    def _cancel_key(self) -> None:
+        """A different team chosen: a pending confirmation no longer applies."""
+        if self._confirm_key is not None and not self._keeping_key_team:
+            self._confirm_key = None
+            self.key_button.description = KEY_BUTTON
+            self.key_html.value = ""
+
+    def _issue_key(self) -> None:
+        """First click: ask to confirm. Second click: a new rejoin key, shown once."""
+        team_id = int(self.key_team.value or 0)
+        if not team_id:
+            raise engine.WorkshopError(
+                "No team has joined yet, so there is no rejoin key to issue."
+            )
+        name = self._team_name(team_id)
+        if self._confirm_key != team_id:
+            self._confirm_key = team_id
+            self.key_button.description = "Click again to issue the new key"
+            self.key_html.value = note_html(
+                f"Issue a new rejoin key for {name}? Its old key stops working at once, on any "
+                "laptop still using it. Check that the projector isn't showing this screen, then "
+                "click again."
+            )
+            return
+        self._confirm_key = None
+        self.key_button.description = KEY_BUTTON
+        session = self.stores.store.reissue_token(self.info.id, self.console_id, team_id)
+        self.key_html.value = (
+            '<div class="pbc-ws-code-box">'
+            f"<p>New rejoin key for <strong>{escape(session.name)}</strong></p>"
+            f'<p class="pbc-join-code pbc-rejoin-key" aria-label="Rejoin key">'
+            f"{escape(session.token)}</p>"
+            "<p>Give it to the team now: it is shown only this once (the store keeps only a "
+            "scrambled copy). On the team app they choose Rejoin my team and type the join code, "
+            "their team name and this key.</p></div>"
+        )
+        self.hide_key_button.layout.display = None
+
+    def _hide_key(self) -> None:
+        self.key_html.value = ""
+        self.hide_key_button.layout.display = "none"
 
     def outcomes_for_round(self) -> tuple[int, dict[int, dict], list[str]]:
         """Every cluster team's outcome for the closed round, replayed from stored decisions.
 
-        Returns the round, ``{team_id: outcome}`` and the names of the teams that did not submit
-        (they play the default decisions; ``outcome["submitted"]`` says which).
+        In a round without a (valid) submission a team keeps the decisions it last submitted, or
+        plays the default decisions if it never submitted. Each outcome records what was played:
+        ``decisions``, ``submitted`` (this round) and ``decisions_from_round`` (the round whose
+        submission was played; None for the defaults). Returns the round, ``{team_id: outcome}``
+        and one sentence for each team that did not submit this round.
         """
         store, wid = self.stores.store, self.info.id
         status = store.status(wid)
@@ -1080,41 +1278,50 @@ class FacilitatorConsole(App):
                 else "There is no closed round to reveal."
             )
         outcomes: dict[int, dict] = {}
-        defaulted: list[str] = []
+        missed: list[str] = []
+        self.defaulted = []
         stored = {r: store.decisions_for(wid, r, self.console_id) for r in range(1, rnd + 1)}
         for team in status["teams"]:
             if team["role"] != "cluster" or not team["locality"]:
                 continue
-            plan = []
+            played, current, source, valid = [], engine.default_decisions(), None, False
             for r in range(1, rnd + 1):
                 mine = stored[r].get(team["team_id"])
-                try:
-                    plan.append(engine.validate_decisions(mine) if mine is not None else None)
-                except engine.WorkshopError:
-                    log.warning("Team %s: its decisions for round %s are invalid", team, r)
-                    plan.append(None)
-            played = [d if d is not None else engine.default_decisions() for d in plan]
+                valid = False
+                if mine is not None:
+                    try:
+                        current, source, valid = engine.validate_decisions(mine), r, True
+                    except engine.WorkshopError:
+                        log.warning("Team %s: its decisions for round %s are invalid", team, r)
+                played.append(current)
             outcome = engine.replay(self.scenario, team["locality"], played)[-1]
-            outcome["submitted"] = plan[-1] is not None
-            if plan[-1] is None:
-                defaulted.append(team["name"])
+            outcome["submitted"] = valid
+            outcome["decisions_from_round"] = source
+            if not valid:
+                name = " ".join(str(team["name"]).split())
+                what = (
+                    f"did not submit in round {rnd}"
+                    if team["team_id"] not in stored[rnd]
+                    else f"sent round {rnd} decisions that could not be used"
+                )
+                kept = (
+                    f"it kept its round {source} decisions"
+                    if source
+                    else "it played the default decisions (no changes)"
+                )
+                missed.append(f"Team {name} {what}: {kept}.")
+                if not source:
+                    self.defaulted.append(team["name"])
             outcomes[team["team_id"]] = outcome
-        return rnd, outcomes, defaulted
+        return rnd, outcomes, missed
 
     def _reveal(self) -> None:
         store = self.stores.store
-        rnd, outcomes, defaulted = self.outcomes_for_round()
+        rnd, outcomes, missed = self.outcomes_for_round()
         store.save_results(self.info.id, self.console_id, rnd, outcomes)
         store.reveal(self.info.id, self.console_id)
-        self.defaulted = defaulted
-        text = (
-            f"Round {rnd}'s results are revealed to every team."
-            + (
-                " These teams did not submit and played the default decisions (no changes): "
-                + "; ".join(defaulted) + "."
-                if defaulted
-                else " Every cluster team submitted."
-            )
+        text = f"Round {rnd}'s results are revealed to every team." + (
+            " " + " ".join(missed) if missed else " Every cluster team submitted."
         )
         self.reveal_note.value = note_html(text)
 

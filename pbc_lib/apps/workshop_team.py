@@ -10,9 +10,16 @@ before the results, :func:`~pbc_lib.workshop.engine.pct_summary` after), and the
 sees the activity it can expect and, after the results, its income, admissions and 18-week
 performance.
 
-The team's session token lives only in this kernel: reloading the page (or a kernel restart)
-means joining again under a new name. Until the facilitator reveals a round a team sees only its
-own decisions (the store enforces it); after that, every team's outcome side by side.
+At join the team is shown its **rejoin key** (``XXXX-XXXX-XXXX``) to write down. If the page is
+closed or reloaded, the laptop sleeps too long, or the kernel or the server restarts, the team
+opens the app again and chooses **Rejoin my team** (join code, team name, rejoin key:
+:meth:`~pbc_lib.workshop.store.Store.resume`); its submissions, the current round and its revealed
+results come back from the store. A team that lost its key gets a new one from the facilitator's
+console. Until the facilitator reveals a round a team sees only its own decisions (the store
+enforces it); after that, every team's outcome side by side.
+
+In a round the team does not submit, it keeps the decisions it last submitted (the controls start
+from them), or the default decisions if it never submitted.
 
 The round's state is re-read every few seconds by a hidden ``Play`` widget ticking in the browser
 (see :mod:`pbc_lib.apps.workshop_console`), and on the Refresh button.
@@ -34,15 +41,16 @@ from pbc_lib.apps.workshop_console import (
     REFRESH_SECONDS,
     ROLE_NAMES,
     STYLE,
-    WIDE,
     StoreUser,
     bought_label,
     clock,
+    decision_label,
     escape,
     events_html,
     make_button,
     make_ticker,
     note_html,
+    wide,
 )
 from pbc_lib.ui import ChartView, ErrorPanel, gbp, guard, number, pct, source_caption, table_html
 from pbc_lib.workshop import engine
@@ -51,10 +59,20 @@ log = logging.getLogger(__name__)
 
 SOURCE = "PbC Workbooks workshop engine on the synthetic Wyndmoor PCT data"
 RESTART_NOTE = (
-    "Keep this page open: your team's place in the workshop lives in this page. If it is "
-    "reloaded or the connection drops, join again under a new team name and tell the "
-    "facilitator."
+    "If this page is closed or reloaded, or the laptop sleeps, open the team app again, choose "
+    "Rejoin my team and type the join code, your team name and your rejoin key: your decisions "
+    "and results come back."
 )
+KEY_NOTE = (
+    "Write this down: you need it to get back in if this page is closed or the laptop sleeps. "
+    "Choose Rejoin my team on the team app and type the join code, your team name and this key. "
+    "Keep it to your team: anyone with it can submit as you."
+)
+JOIN, REJOIN = "join", "rejoin"
+KEY_CSS = """<style>
+.pbc-rejoin-key{font-size:2.6rem;word-break:break-word}
+@media (max-width:600px){.pbc-rejoin-key{font-size:1.7rem}}
+</style>"""
 
 
 def decisions_reference() -> Any:
@@ -77,6 +95,14 @@ def decisions_reference() -> Any:
 
 
 def _cost_text(key: str, costs: dict[str, float], freed_up: float) -> str:
+    if key == "risk_share":
+        top_slice = costs.get("risk_share", 0.0)
+        if top_slice > 0:
+            return (
+                f"Top-slice {gbp(top_slice)}, offset by the PCT paying costs above £6,000 "
+                "(the same amount expected): net cost £0"
+            )
+        return "No cost"
     if key == "freed_up_use":
         return (
             f"Spends {gbp(freed_up)} of freed-up resources (outside the budget)"
@@ -130,49 +156,71 @@ class TeamApp(App):
     def _build_join(self) -> None:
         self.code = widgets.Text(
             description="Join code", placeholder="e.g. K7QF-2MXD", continuous_update=False,
-            style=STYLE, layout=WIDE,
+            style=STYLE, layout=wide(),
         )
         self.team_name = widgets.Text(
-            description="Team name", placeholder="e.g. City North GPs", style=STYLE, layout=WIDE
+            description="Team name", placeholder="e.g. City North GPs", style=STYLE, layout=wide()
         )
         self.role = widgets.Dropdown(
             options=[(label, key) for key, label in engine.ROLE_LABELS.items()],
             value=engine.DEFAULT_ROLE,
             description="Your role",
             style=STYLE,
-            layout=WIDE,
+            layout=wide(),
         )
         self.locality = widgets.Dropdown(
             options=list(engine.LOCALITIES),
             value=engine.LOCALITIES[0],
             description="Locality (your cluster of practices)",
             style=STYLE,
-            layout=WIDE,
+            layout=wide(),
         )
         self.workshop_hint = widgets.HTML()
         self.join_button = make_button("Join the workshop", "primary", "sign-in")
+        self.mode = widgets.ToggleButtons(
+            options=[("Join as a new team", JOIN), ("Rejoin my team", REJOIN)],
+            value=JOIN,
+            tooltips=[
+                "Your team hasn't joined this workshop yet",
+                "Your team joined earlier: come back with your rejoin key",
+            ],
+            style={"button_width": "auto"},
+        )
+        self.rejoin_key = widgets.Text(
+            description="Rejoin key", placeholder="e.g. HX4M-9TQC-R2WP", style=STYLE,
+            layout=wide(),
+        )
+        self.rejoin_button = make_button("Rejoin the workshop", "primary", "sign-in")
+        self.join_help = widgets.HTML()
         self.code.observe(lambda _: self._look_up_code(), names="value")
         self.role.observe(lambda _: self._show_role(), names="value")
+        self.mode.observe(lambda _: self._show_mode(), names="value")
         self.join_button.on_click(lambda _: self._join())
+        self.rejoin_button.on_click(lambda _: self._rejoin())
         self.join_box = widgets.VBox(
             [
-                widgets.HTML(
-                    "<h2>Join the workshop</h2><p class=\"pbc-ws-help\">Type the join code on "
-                    "the facilitator's slide, a name for your team and your role. A locality "
-                    "cluster runs its practices' commissioning; the PCT and the acute trust "
-                    "watch the whole picture.</p>"
-                ),
+                widgets.HTML("<h2>Join the workshop</h2>"),
+                self.mode,
+                self.join_help,
                 self.code,
                 self.workshop_hint,
                 self.team_name,
                 self.role,
                 self.locality,
+                self.rejoin_key,
                 self.join_button,
+                self.rejoin_button,
             ]
         )
+        self._show_mode()
 
     def _build_joined(self) -> None:
         self.heading = widgets.HTML()
+        self.welcome_html = widgets.HTML()
+        self.key_html = widgets.HTML()
+        self._key_shown = False
+        self.key_toggle = make_button("Hide our rejoin key", "", "key")
+        self.key_toggle.on_click(lambda _: self._show_key(not self._key_shown))
         self.state_line = widgets.HTML()
         self.refresh_button = make_button("Refresh", "", "refresh")
         self.refresh_button.on_click(lambda _: self._refresh_from_store())
@@ -235,7 +283,8 @@ class TeamApp(App):
         # the PCT's and the trust's views before results
         self.overview_html = widgets.HTML()
         self.joined_box = widgets.VBox(
-            [self.heading, self.state_line, self.refresh_button, self.decisions_box,
+            [widgets.HTML(KEY_CSS), self.heading, self.welcome_html, self.key_html,
+             self.key_toggle, self.state_line, self.refresh_button, self.decisions_box,
              self.results_box, self.pack_box, self.overview_html],
             layout=widgets.Layout(display="none"),
         )
@@ -279,7 +328,29 @@ class TeamApp(App):
         self.workshop_hint.value = note_html(f"Workshop found: {info.name}.", "pbc-ws-help")
 
     def _show_role(self) -> None:
-        self.locality.layout.display = None if self.role.value == "cluster" else "none"
+        joining = self.mode.value == JOIN
+        self.locality.layout.display = (
+            None if joining and self.role.value == "cluster" else "none"
+        )
+
+    def _show_mode(self) -> None:
+        """New team: code, name, role, locality. Rejoin: code, name and the rejoin key."""
+        joining = self.mode.value == JOIN
+        for w in (self.role, self.join_button):
+            w.layout.display = None if joining else "none"
+        for w in (self.rejoin_key, self.rejoin_button):
+            w.layout.display = "none" if joining else None
+        self._show_role()
+        self.join_help.value = note_html(
+            "Type the join code on the facilitator's slide, a name for your team and your role. "
+            "A locality cluster runs its practices' commissioning; the PCT and the acute trust "
+            "watch the whole picture."
+            if joining
+            else "Type the join code, your team name as you joined and the rejoin key you wrote "
+            "down. Your decisions and results come back. Lost the key? Ask the facilitator for "
+            "a new one.",
+            "pbc-ws-help",
+        )
 
     def _join(self) -> None:
         if self._session is not None:
@@ -295,12 +366,55 @@ class TeamApp(App):
                     f"{locality} is not one of this workshop's localities. Choose from: "
                     f"{', '.join(scenario.localities)}."
                 )
-            self._session = store.join(self.code.value, self.team_name.value, role, locality)
-            self.scenario = scenario
-            self.join_box.layout.display = "none"
-            self.joined_box.layout.display = None
-            self._poll()
-            self.ticker.playing = self.view["workshop"]["round_state"] != "finished"
+            session = store.join(self.code.value, self.team_name.value, role, locality)
+            self._enter(session, scenario, rejoined=False)
+
+    def _rejoin(self) -> None:
+        """Back in as a team that joined earlier: join code, team name and rejoin key."""
+        if self._session is not None:
+            return
+        with guard(self.errors, what="rejoining a workshop"):
+            store = self.stores.store
+            session = store.resume(self.code.value, self.team_name.value, self.rejoin_key.value)
+            scenario = engine.Scenario.from_dict(store.workshop(session.workshop_id).scenario)
+            self._enter(session, scenario, rejoined=True)
+
+    def _enter(self, session: Any, scenario: engine.Scenario, *, rejoined: bool) -> None:
+        """Joined or rejoined: show the rejoin key, then the team's view from the store."""
+        self._session = session
+        self.scenario = scenario
+        self.rejoin_key.value = ""  # the key is shown in its own box, not left in the form
+        self.join_box.layout.display = "none"
+        self.joined_box.layout.display = None
+        self.welcome_html.value = note_html(
+            f"Welcome back, {' '.join(session.name.split())}: your decisions and results are "
+            "as you left them."
+            if rejoined
+            else f"You have joined as {' '.join(session.name.split())}."
+        )
+        self._show_key(True)
+        self._poll()
+        self.ticker.playing = self.view["workshop"]["round_state"] != "finished"
+
+    def _show_key(self, shown: bool) -> None:
+        """The rejoin key in large type (or hidden, with a button to show it again)."""
+        if self._session is None:
+            return
+        self._key_shown = shown
+        self.key_toggle.description = "Hide our rejoin key" if shown else "Show our rejoin key"
+        self.key_html.value = (
+            '<div class="pbc-ws-code-box"><p>Your team\'s rejoin key</p>'
+            f'<p class="pbc-join-code pbc-rejoin-key" aria-label="Rejoin key">'
+            f"{escape(self._session.token)}</p>"
+            f"<p><strong>{html.escape(KEY_NOTE)}</strong></p></div>"
+            if shown
+            else ""
+        )
+
+    @property
+    def rejoin_key_text(self) -> str:
+        """This team's rejoin key (empty before joining)."""
+        return self._session.token if self._session is not None else ""
 
     @property
     def joined(self) -> bool:
@@ -344,6 +458,7 @@ class TeamApp(App):
         revealed = tuple(self.view["revealed_rounds"])
         self._show_heading()
         self._show_state()
+        self._show_receipt()
         key = (rnd, state, revealed)
         if state == "finished":
             self.ticker.playing = False  # nothing will change any more
@@ -371,10 +486,16 @@ class TeamApp(App):
         """The decisions as the controls hold them."""
         return {key: control.value for key, control in self.controls.items()}
 
+    def last_submitted(self, upto: int) -> int | None:
+        """The latest round up to ``upto`` this team submitted decisions for (None if none)."""
+        rounds = [r for r in self.view.get("submissions", {}) if int(r) <= upto]
+        return max(rounds) if rounds else None
+
     def _prefill(self, rnd: int) -> None:
-        """Set the controls to this round's own submission, else last round's, else defaults."""
-        subs = self.view.get("submissions", {})
-        chosen = (subs.get(rnd) or subs.get(rnd - 1) or {}).get("decisions")
+        """Set the controls to what the team would play if it submitted nothing more: this
+        round's own submission, else the one it last submitted, else the defaults."""
+        source = self.last_submitted(rnd)
+        chosen = self.view["submissions"][source]["decisions"] if source else {}
         try:
             values = engine.validate_decisions(chosen or {})
         except engine.WorkshopError:
@@ -433,17 +554,47 @@ class TeamApp(App):
         if state == "closed":
             text = f"Round {rnd} ({year}) is closed: waiting for the facilitator to reveal results."
             if self.is_cluster:
-                text += (
-                    f" Your submission of {clock(mine['submitted_at'])} stands."
-                    if mine
-                    else " No decisions were received from your team: it plays the default "
-                    "decisions (no changes) this round."
+                text += f" Your submission of {clock(mine['submitted_at'])} stands." if mine else (
+                    " No decisions were received from your team this round: "
+                    + self._kept_text(rnd)
                 )
             return text
         nxt = f" Waiting for round {rnd + 1} to open." if rnd < rounds else (
             " That was the last round: the facilitator will lead the debrief."
         )
         return f"Round {rnd}'s results ({year}) are revealed below.{nxt}"
+
+    def _kept_text(self, rnd: int) -> str:
+        source = self.last_submitted(rnd - 1)
+        if source:
+            return f"it keeps its round {source} decisions."
+        return "it plays the default decisions (no changes)."
+
+    def _show_receipt(self) -> None:
+        """What the store holds for this team in the open round (so a rejoined page shows it)."""
+        ws = self.view.get("workshop", {})
+        rnd = ws.get("current_round", 0)
+        mine = self.view.get("submissions", {}).get(rnd) if rnd else None
+        if not self.is_cluster or ws.get("round_state") != "open":
+            self.receipt_html.value = ""
+            return
+        if mine is None:
+            self.receipt_html.value = note_html(
+                "Not submitted yet. If your team submits nothing this round, "
+                + self._kept_text(rnd),
+                "pbc-ws-help",
+            )
+            return
+        played = engine.decision_options()
+        chosen = "; ".join(
+            f"{spec['label']}: {decision_label(key, mine['decisions'].get(key, spec['default']))}"
+            for key, spec in played.items()
+        )
+        self.receipt_html.value = note_html(
+            f"Your submission for round {rnd}, at {clock(mine['submitted_at'])} (revision "
+            f"{mine['revision']}): {chosen}. You can change your decisions and submit again "
+            "until the facilitator closes the round."
+        )
 
     def _show_state(self) -> None:
         self.state_line.value = (
@@ -461,11 +612,18 @@ class TeamApp(App):
         for key, label in self.cost_labels.items():
             label.value = html.escape(_cost_text(key, self.costs, freed_up))
         budget = (self.pack or {}).get("budget", {})
+        top_slice = self.costs["risk_share"]
+        offset = (
+            f" The stop-loss top-slice of {gbp(top_slice)} is offset by the PCT paying costs "
+            "above £6,000, so it adds nothing here."
+            if top_slice > 0
+            else ""
+        )
         self.total_html.value = (
-            f'<p class="pbc-ws-status">Total cost of these decisions in round {rnd} '
-            f"({engine.round_year(rnd)}): <strong>{gbp(self.costs['total'])}</strong>, from an "
-            f"indicative budget of {gbp(budget.get('indicative_budget_gbp'))}. Savings they "
-            "bring show in the results.</p>"
+            f'<p class="pbc-ws-status">Net cost of these decisions in round {rnd} '
+            f"({engine.round_year(rnd)}): <strong>{gbp(engine.net_decision_cost(self.costs))}"
+            f"</strong>, from an indicative budget of {gbp(budget.get('indicative_budget_gbp'))}."
+            f"{html.escape(offset)} Savings they bring show in the results.</p>"
         )
 
     def _submit(self) -> None:
@@ -475,15 +633,8 @@ class TeamApp(App):
         with guard(self.errors, what="submitting a team's decisions"):
             decisions = engine.validate_decisions(self.decisions())
             rnd = self.view["workshop"]["current_round"]
-            receipt = self.stores.store.submit(
-                self._session.team_id, self._session.token, rnd, decisions
-            )
-            self.receipt_html.value = note_html(
-                f"Submitted at {clock(receipt.submitted_at)} (revision {receipt.revision}). You "
-                "can change your decisions and submit again until the facilitator closes the "
-                "round."
-            )
-            self._poll()
+            self.stores.store.submit(self._session.team_id, self._session.token, rnd, decisions)
+            self._poll()  # the receipt: what the store now holds
 
     # --- the data pack ----------------------------------------------------------------------
     def _update_pack(self) -> None:
@@ -555,7 +706,8 @@ class TeamApp(App):
                 ("Chance of overspending if nothing changes",
                  pct(risk["chance_of_overspend_if_no_change"], 0)),
                 ("A 1-in-20 bad year could add (own risk)", gbp(risk["own_risk_carried_gbp"])),
-                ("Stop-loss top-slice (£6,000 a patient)", gbp(risk["stop_loss_top_slice_gbp"])),
+                ("Stop-loss top-slice, offset by the PCT paying costs above £6,000",
+                 gbp(risk["stop_loss_top_slice_gbp"])),
             ],
             columns=["Item", "Value"],
         )
@@ -687,9 +839,18 @@ class TeamApp(App):
         ]
         table = table_html(pd.DataFrame(rows, columns=["Item", "Value"]), {"Value": "text"},
                            f"Your results, round {rnd} ({o['year']})")
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in o.get("notes", []))
+        notes = [html.escape(n) for n in o.get("notes", [])]
+        if not o.get("submitted", True):
+            source = o.get("decisions_from_round")
+            notes.insert(0, html.escape(
+                f"Your team did not submit in round {rnd}: it kept its round {source} decisions."
+                if source
+                else f"Your team did not submit in round {rnd}: it played the default decisions "
+                "(no changes)."
+            ))
+        items = "".join(f"<li>{n}</li>" for n in notes)
         return (
-            f'<div class="pbc-table-wrap">{table}</div><h3>What happened</h3><ul>{notes}</ul>'
+            f'<div class="pbc-table-wrap">{table}</div><h3>What happened</h3><ul>{items}</ul>'
         )
 
     def _summary_results(self, rnd: int, outcomes: dict[str, dict]) -> str:

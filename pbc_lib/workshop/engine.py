@@ -47,7 +47,8 @@ never the effects of another cluster's decisions; the chance spread assumes inde
 (budget_risk), so real year-to-year variation was probably larger.
 
 Public API: :class:`Scenario`, :func:`decision_options`, :func:`default_decisions`,
-:func:`validate_decisions`, :func:`decision_costs`, :func:`draw_events`, :func:`data_pack`,
+:func:`validate_decisions`, :func:`decision_costs`, :func:`net_decision_cost`,
+:func:`draw_events`, :func:`data_pack`,
 :func:`play_round`, :func:`replay`, :func:`pct_summary`, :func:`role_view`,
 :func:`debrief_rows`, :class:`WorkshopError`.
 
@@ -499,9 +500,12 @@ def decision_options() -> dict:
             "default": "none",
             "help": (
                 "A risk share pools chance variation and high-cost patients with the workshop's "
-                "other clusters in proportion to budgets: the spread falls as the pool grows. A "
-                "stop-loss has the PCT pay any one patient's cost above £6,000, for a top-slice "
-                "equal to what it expects to pay."
+                "other clusters in proportion to budgets, at no cost: the spread falls as the "
+                "pool grows. A stop-loss has the PCT pay each patient's costs above £6,000 a "
+                "year. Its cost, shown beside it, is a top-slice off the budget equal to what "
+                "the PCT expects to pay; that is offset by the PCT paying those costs instead of "
+                "the cluster, so the net cost is £0. What matters is the net effect: a smaller "
+                "bad year, not a saving."
             ),
             "source": (
                 "Crump et al., BMJ 1991 [V]; Bachmann & Bevan, BMJ 1996 [V]; SI 1994/640 [V]; "
@@ -1021,6 +1025,13 @@ def decision_costs(scenario: Scenario, locality: str, decisions: dict, round_no:
     return out
 
 
+def net_decision_cost(costs: Mapping) -> float:
+    """The decisions' net cost to the budget (£): :func:`decision_costs`' total less what the PCT
+    pays above the £6,000 stop-loss. That payment equals the stop-loss top-slice (the PCT's
+    expected payment, ``costs["risk_share"]``), so a stop-loss's net cost is £0."""
+    return round(float(costs["total"]) - float(costs["risk_share"]), 2)
+
+
 # --------------------------------------------------------------------------------------------
 # Previous round's state
 # --------------------------------------------------------------------------------------------
@@ -1108,7 +1119,9 @@ def play_round(
     the start of the year, that spend exceeds the budget: the plan's expected spend, before
     events, against the budget, with the chance spread the team carries, normal approximation);
     ``risk_carried_gbp`` (a 1-in-20 bad year's chance variation: 1.645 SD; what a risk share or
-    stop-loss reduces); ``risk_taken`` (a label); ``decisions``, ``costs``, ``events``, ``notes``.
+    stop-loss reduces); ``risk_taken`` (a label); ``decisions`` (as played), ``costs`` (each
+    decision's, gross), ``net_decision_cost_gbp`` (their total less what the PCT paid above the
+    stop-loss, which matches its top-slice: :func:`net_decision_cost`), ``events``, ``notes``.
     """
     scenario = _check_scenario(scenario)
     locality = _check_locality(scenario, locality)
@@ -1179,6 +1192,9 @@ def play_round(
         "community_income_gbp": round(rm["community_cost"] + bought["community_gbp"], 2),
         "decisions": d,
         "costs": costs,
+        "net_decision_cost_gbp": round(
+            costs["total"] + next(v for k, _, v, _ in lines if k == "stop_loss"), 2
+        ),
         "events": [dict(e) for e in events],
         "history": history,
     }
@@ -1424,6 +1440,12 @@ def _notes(
                 "older-people plan)."
             )
         )
+    if o["costs"]["risk_share"] > 0:
+        notes.append(
+            f"The stop-loss top-slice of {gbp(o['costs']['risk_share'])} was offset by the PCT "
+            f"paying patients' costs above {gbp(STOP_LOSS_GBP)} (the same amount expected), so "
+            "its net cost was £0; what it changed was the risk carried."
+        )
     if o["bought"]["amount_gbp"] > 0:
         notes.append(
             f"Freed-up resources of {gbp(o['bought']['amount_gbp'])}: {o['bought']['effect']}"
@@ -1610,9 +1632,14 @@ def _highlights(locality: str, activity: list[dict], b: _Base, older: float) -> 
         if row["measure"] in ("gp_referral", "non_elective", "elective_inpatient", "prescribing"):
             gap = row["ratio_to_pct"] - 1
             side = "above" if gap >= 0 else "below"
+            own, avg, unit = row["locality"], row["pct_average"], row["unit"]
+            if unit.startswith("£ "):  # money: "£160.40 per patient", never "160.4 £ per ..."
+                own_text, avg_text = f"{gbp(own, 2)} {unit[2:]}", gbp(avg, 2)
+            else:
+                own_text, avg_text = f"{number(own, 1)} {unit}", number(avg, 1)
             out.append(
-                f"{row['label']}: {number(row['locality'], 1)} {row['unit']}, "
-                f"{pct(abs(gap), 0)} {side} the PCT average ({number(row['pct_average'], 1)})."
+                f"{row['label']}: {own_text}, {pct(abs(gap), 0)} {side} the PCT average "
+                f"({avg_text})."
             )
     out.append(
         f"{pct(older)} of {locality}'s patients are aged 65 or over "

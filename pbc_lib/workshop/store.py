@@ -22,8 +22,16 @@ Every refusal is a :class:`WorkshopStoreError` whose message says, in plain Engl
 and what to do. Database errors are logged in full and reach the user only as such a message
 (the URL shown without its password). Names and free text are stored verbatim; anything that
 shows them must escape them (:func:`escape`, :func:`display_name`; :func:`spreadsheet_safe` for
-exported cells). The facilitator's passphrase is stored only as an scrypt hash; a team's token only
-as a SHA-256 hash (it is 192 random bits, so a slow hash adds nothing).
+exported cells). The facilitator's passphrase is stored only as an scrypt hash.
+
+A team's token is its **rejoin key**: ``XXXX-XXXX-XXXX``, 12 symbols from :data:`CODE_ALPHABET`
+(about 59 bits), short enough to write down at join and type back in with :meth:`Store.resume`
+after a lost page, a kernel restart or a server restart (:meth:`Store.reissue_token` gives a team
+that lost it a new one). It is stored only as a SHA-256 hash salted with the workshop and the
+team's name. Guessing it online is hopeless: every failed rejoin waits
+:data:`WRONG_REJOIN_DELAY_S`, and 2**59 keys at thousands of guesses a second is millions of
+years. Offline, from a copy of the database, a fast hash would still take about a GPU-year per
+team, and such a copy already shows everything a key protects.
 
 Timestamps are UTC ISO 8601 strings (``2025-12-05T14:32:01.123456Z``), which sort as text.
 """
@@ -87,6 +95,7 @@ if TYPE_CHECKING:  # pandas is imported only when exporting
 __all__ = [
     "CODE_ALPHABET",
     "CONSOLE_LEASE_SECONDS",
+    "DECIDING_ROLE",
     "ENV_DB",
     "LATEST_SCHEMA_VERSION",
     "ROUND_STATES",
@@ -104,7 +113,9 @@ __all__ = [
     "metadata",
     "migrate",
     "new_join_code",
+    "new_rejoin_key",
     "normalise_code",
+    "normalise_rejoin_key",
     "open_store",
     "spreadsheet_safe",
     "verify_passphrase",
@@ -117,6 +128,9 @@ ENV_DB = "PBC_WORKSHOP_DB"
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: 31 symbols, 8 of them ≈ 40 bits
 CODE_LENGTH = 8
 CODE_EXAMPLE = "K7QF-2MXD"
+KEY_GROUPS, KEY_GROUP_LENGTH = 3, 4  # a rejoin key: 12 of 31 symbols ≈ 59.4 bits
+KEY_EXAMPLE = "HX4M-9TQC-R2WP"
+DECIDING_ROLE = "cluster"  # teams in this role submit decisions; other roles (PCT, trust) watch
 CONSOLE_LEASE_SECONDS = 120
 TEAM_NAME_MAX = 60
 WORKSHOP_NAME_MAX = 100
@@ -131,6 +145,7 @@ MAX_DECISIONS_BYTES = 20 * 1024
 MAX_OUTCOME_BYTES = 100 * 1024
 MAX_SCENARIO_BYTES = 1024 * 1024
 WRONG_PASSPHRASE_DELAY_S = 0.5
+WRONG_REJOIN_DELAY_S = 0.5  # every failed rejoin (wrong code, name or key) waits this long
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 ROUND_STATES = ("not_started", "open", "closed", "revealed", "finished")
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -334,7 +349,7 @@ class TeamSession:
     team_id: int
     workshop_id: int
     name: str
-    token: str = field(repr=False)  # secret: returned once at join; only its hash is stored
+    token: str = field(repr=False)  # the rejoin key (secret): only its hash is stored
     role: str = "cluster"
     locality: str | None = None
     join_code: str = ""
@@ -472,6 +487,39 @@ def normalise_code(code: object) -> str:
     return f"{raw[:4]}-{raw[4:]}"
 
 
+def new_rejoin_key() -> str:
+    """A random rejoin key, ``XXXX-XXXX-XXXX`` from :data:`CODE_ALPHABET` (about 59 bits)."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(KEY_GROUPS * KEY_GROUP_LENGTH))
+    return _key_groups(raw)
+
+
+def _key_groups(raw: str) -> str:
+    n = KEY_GROUP_LENGTH
+    return "-".join(raw[i : i + n] for i in range(0, len(raw), n))
+
+
+_KEY_HELP = (
+    f"A rejoin key is {KEY_GROUPS * KEY_GROUP_LENGTH} letters and digits in {KEY_GROUPS} groups "
+    f"of {KEY_GROUP_LENGTH}, e.g. {KEY_EXAMPLE}: check what you wrote down at join. If your team "
+    "has lost it, ask the facilitator for a new one."
+)
+
+
+def normalise_rejoin_key(key: object) -> str:
+    """``hx4m 9tqc r2wp``, ``HX4M9TQCR2WP`` or `` hx4m-9tqc-r2wp `` -> ``HX4M-9TQC-R2WP``; anything
+    that can't be a rejoin key raises :class:`WorkshopStoreError`."""
+    if not isinstance(key, str) or not key.strip():
+        raise WorkshopStoreError("Please type your team's rejoin key. " + _KEY_HELP)
+    raw = re.sub(r"[\s\-\u2010-\u2015_.]", "", key).upper()
+    if set(raw) & set("0O1IL"):
+        raise WorkshopStoreError(
+            "Rejoin keys never contain 0, O, 1, I or L, so that one has been mistyped. " + _KEY_HELP
+        )
+    if len(raw) != KEY_GROUPS * KEY_GROUP_LENGTH or not set(raw) <= set(CODE_ALPHABET):
+        raise WorkshopStoreError("That isn't a rejoin key. " + _KEY_HELP)
+    return _key_groups(raw)
+
+
 def hash_passphrase(passphrase: str) -> str:
     """``scrypt$n$r$p$salt_hex$hash_hex`` with a random 16-byte salt."""
     salt = secrets.token_bytes(16)
@@ -516,14 +564,22 @@ def _check_passphrase_text(passphrase: object) -> str:
     return value
 
 
-def _hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+def _hash_token(token: str, workshop_id: int, name_key: str) -> str:
+    """SHA-256 of the team's token (its rejoin key), salted with its workshop and name."""
+    salted = f"pbc-team\x00{int(workshop_id)}\x00{name_key}\x00{token}"
+    return hashlib.sha256(salted.encode("utf-8")).hexdigest()
 
 
-def _token_matches(token: object, stored_hash: str) -> bool:
+def _token_matches(token: object, team: Any) -> bool:
+    """Whether ``token`` is the team's (``team``: its row). Tokens stored unsalted by the first
+    release (192-bit ``token_urlsafe`` strings, never shown to anyone) still match."""
     if not isinstance(token, str) or not token:
         return False
-    return hmac.compare_digest(_hash_token(token), stored_hash)
+    salted = _hash_token(token, team.workshop_id, team.name_key)
+    legacy = hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return hmac.compare_digest(salted, team.token_hash) or hmac.compare_digest(
+        legacy, team.token_hash
+    )
 
 
 def _dumps(value: object, what: str, limit: int) -> str:
@@ -985,11 +1041,11 @@ class Store:
     def _team_row(conn: Connection, team_id: object, token: object) -> Any:
         tid = _int_arg(team_id, "The team id")
         row = conn.execute(select(teams).where(teams.c.id == tid)).first()
-        if row is None or not _token_matches(token, row.token_hash):
+        if row is None or not _token_matches(token, row):
             raise WorkshopStoreError(
-                "This team's session doesn't match the workshop store (it may belong to another "
-                "workshop). Join again with the code on the facilitator's slide, or ask the "
-                "facilitator to reissue your team's session."
+                "This page's team session doesn't match the workshop store any more: the "
+                "facilitator may have issued your team a new rejoin key. Reload this page, choose "
+                "'Rejoin my team' and type the join code, your team name and the new key."
             )
         return row
 
@@ -1393,7 +1449,9 @@ class Store:
         return self._run(work, write=True)
 
     def reissue_token(self, workshop_id: int, console_id: str, team_id: int) -> TeamSession:
-        """A new session for a team that lost theirs (the old token stops working)."""
+        """A new rejoin key for a team that lost its own (the old key stops working at once, on
+        every page still using it). The key is in the returned session's ``token``; the store
+        keeps only its hash, so show it to the facilitator once."""
 
         def work(conn: Connection) -> TeamSession:
             row = self._hold_console(conn, workshop_id, console_id)
@@ -1403,9 +1461,11 @@ class Store:
             ).first()
             if team is None:
                 raise WorkshopStoreError(f"There is no team {tid} in this workshop.")
-            token = secrets.token_urlsafe(24)
+            token = new_rejoin_key()
             conn.execute(
-                update(teams).where(teams.c.id == tid).values(token_hash=_hash_token(token))
+                update(teams)
+                .where(teams.c.id == tid)
+                .values(token_hash=_hash_token(token, row.id, team.name_key))
             )
             self._log_event(conn, row.id, f"facilitator:{console_id[:12]}", "reissue", team=tid)
             return TeamSession(
@@ -1430,18 +1490,20 @@ class Store:
         role: str = "cluster",
         locality: str | None = None,
     ) -> TeamSession:
-        """Join a workshop as a new team. The session's token is returned only here: keep it."""
+        """Join a workshop as a new team. The session's token is the team's rejoin key, returned
+        only here: show it to the team to write down (:meth:`resume` takes it back)."""
         code = normalise_code(join_code)
         name = clean_team_name(team_name)
         key = _name_key(name)
         clean_role = _clean_text(role, "Roles", ROLE_MAX, missing="Please choose a role.")
         assert clean_role is not None
         clean_locality = _clean_text(locality, "Locality names", LOCALITY_MAX, missing=None)
-        token = secrets.token_urlsafe(24)
+        token = new_rejoin_key()
         duplicate = (
             "A team with that name has already joined this workshop (capitals and spaces "
-            "don't count). Choose another name; if it is your team, use 'Rejoin' on the team "
-            "page or ask the facilitator."
+            "don't count). If it is your team, choose 'Rejoin my team' on the team page and "
+            "type the rejoin key you wrote down at join (the facilitator can issue a new one if "
+            "you have lost it). Otherwise choose another name."
         )
 
         def work(conn: Connection) -> TeamSession:
@@ -1473,7 +1535,7 @@ class Store:
                     name_key=key,
                     role=clean_role,
                     locality=clean_locality,
-                    token_hash=_hash_token(token),
+                    token_hash=_hash_token(token, ws.id, key),
                     joined_at=now,
                 )
                 .returning(teams.c.id)
@@ -1492,21 +1554,38 @@ class Store:
 
         return self._run_integrity(work, message=duplicate)
 
-    def resume(self, join_code: str, team_name: str, token: str) -> TeamSession:
-        """The session of a team that already joined (e.g. after its kernel restarted), proved
-        by the token it was given at join."""
-        code = normalise_code(join_code)
-        key = _name_key(clean_team_name(team_name))
+    def resume(self, join_code: str, team_name: str, rejoin_key: str) -> TeamSession:
+        """Rejoin as a team that already joined (after a lost page, a kernel restart or a server
+        restart), proved by its rejoin key (the token it was given at join, or the one the
+        facilitator reissued). Capitals, spaces and hyphens don't matter in the code, the name
+        or the key.
 
-        def work(conn: Connection) -> TeamSession:
-            ws = self._by_code(conn, code)
+        A wrong join code, team name or key gets a message saying which, after
+        :data:`WRONG_REJOIN_DELAY_S`, so keys can't be guessed quickly."""
+        code = normalise_code(join_code)
+        name = clean_team_name(team_name)
+        key = _name_key(name)
+        token = normalise_rejoin_key(rejoin_key)
+
+        def find(conn: Connection) -> TeamSession | str:
+            ws = conn.execute(select(workshops).where(workshops.c.join_code == code)).first()
+            if ws is None:
+                return "That join code doesn't match a workshop. " + _CODE_HELP
             team = conn.execute(
                 select(teams).where(teams.c.workshop_id == ws.id, teams.c.name_key == key)
             ).first()
-            if team is None or not _token_matches(token, team.token_hash):
-                raise WorkshopStoreError(
-                    "That team name and saved session don't match a team in this workshop. "
-                    "Check the name, or ask the facilitator to reissue your team's session."
+            if team is None:
+                return (
+                    f"No team called '{name}' has joined this workshop ({ws.name}). Type your "
+                    "team name as you typed it at join (capitals and spaces don't matter); the "
+                    "facilitator's console lists every team. If your team never joined, choose "
+                    "'Join as a new team'."
+                )
+            if not _token_matches(token, team):
+                return (
+                    f"That rejoin key isn't {team.name}'s. Check the key you wrote down (capitals "
+                    "don't matter). If your team has lost it, ask the facilitator to issue a new "
+                    "one: the old key then stops working."
                 )
             return TeamSession(
                 team_id=team.id,
@@ -1519,7 +1598,17 @@ class Store:
                 workshop_name=ws.name,
             )
 
-        return self._run(work, write=False)
+        found = self._run(find, write=False)
+        if isinstance(found, str):
+            _log.info("workshop store: a failed rejoin attempt for workshop %s", code)
+            time.sleep(WRONG_REJOIN_DELAY_S)
+            raise WorkshopStoreError(found)
+
+        def log(conn: Connection) -> None:
+            self._log_event(conn, found.workshop_id, f"team:{found.team_id}", "rejoin")
+
+        self._run(log, write=True)
+        return found
 
     def submit(
         self,
@@ -1688,7 +1777,9 @@ class Store:
 
     def status(self, workshop_id: int) -> dict[str, Any]:
         """The live picture for the console: the round and, per team, whether it has submitted
-        this round (never what it decided)."""
+        this round (never what it decided). ``deciding_count`` counts the teams that submit
+        decisions (role :data:`DECIDING_ROLE`) and ``submitted_count`` those of them that have
+        submitted this round; ``team_count`` counts every team, watching roles included."""
 
         def work(conn: Connection) -> dict[str, Any]:
             ws = self._workshop_row(conn, workshop_id)
@@ -1734,7 +1825,10 @@ class Store:
                 "console_seen_at": ws.console_seen_at,
                 "teams": team_rows,
                 "team_count": len(team_rows),
-                "submitted_count": sum(1 for t in team_rows if t["submitted"]),
+                "deciding_count": sum(1 for t in team_rows if t["role"] == DECIDING_ROLE),
+                "submitted_count": sum(
+                    1 for t in team_rows if t["submitted"] and t["role"] == DECIDING_ROLE
+                ),
             }
 
         return self._run(work, write=False)
