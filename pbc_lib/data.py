@@ -819,6 +819,18 @@ def load_prices() -> pd.DataFrame:
     return load_table("prices")
 
 
+def load_tables(*names: str) -> dict[str, pd.DataFrame]:
+    """Several validated tables at once, by name: ``load_tables("practices", "prices")``."""
+    unknown = [n for n in names if n not in table_names()]
+    if unknown:
+        raise ValueError(f"No such table: {', '.join(unknown)}; the tables are "
+                         f"{', '.join(table_names())}.")
+    return {name: load_table(name) for name in names}
+
+
+BUDGET_TABLES = ("practices", "population", "activity", "prices", "prescribing", "list_sizes")
+
+
 def load_safety() -> pd.DataFrame:
     """Consultations, reported incidents and prescribing audit by practice and year."""
     return load_table("safety")

@@ -383,3 +383,11 @@ def test_readme_documents_every_column(name: str) -> None:
     section = readme.split(f"### {name}.csv")[1].split("\n### ")[0]
     for column in data.read_sidecar(name)["columns"]:
         assert f"| {column['name']} |" in section, f"README lacks {name}.{column['name']}"
+
+
+def test_load_tables_gives_each_named_table_and_refuses_an_unknown_name():
+    tables = data.load_tables(*data.BUDGET_TABLES)
+    assert list(tables) == list(data.BUDGET_TABLES)
+    pd.testing.assert_frame_equal(tables["prices"], data.load_prices())
+    with pytest.raises(ValueError, match="No such table: budgets"):
+        data.load_tables("practices", "budgets")

@@ -35,14 +35,7 @@ STYLE = {"description_width": "initial"}
 
 def load_tables() -> dict[str, pd.DataFrame]:
     """The validated tables the budget apps need."""
-    return {
-        "practices": data.load_practices(),
-        "population": data.load_population(),
-        "activity": data.load_activity(),
-        "prices": data.load_prices(),
-        "prescribing": data.load_prescribing(),
-        "list_sizes": data.load_list_sizes(),
-    }
+    return data.load_tables(*data.BUDGET_TABLES)
 
 
 class FairShares(App):

@@ -43,13 +43,7 @@ FIRST_PER_REFERRAL_NOTE = (
 
 def load_tables() -> dict[str, pd.DataFrame]:
     """The validated tables this app needs."""
-    return {
-        "practices": data.load_practices(),
-        "population": data.load_population(),
-        "activity": data.load_activity(),
-        "prices": data.load_prices(),
-        "list_sizes": data.load_list_sizes(),
-    }
+    return data.load_tables("practices", "population", "activity", "prices", "list_sizes")
 
 
 class ReferralExplorer(App):

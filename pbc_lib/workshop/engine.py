@@ -573,14 +573,7 @@ def validate_decisions(decisions: dict) -> dict:
 # --------------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=1)
 def _tables() -> dict[str, pd.DataFrame]:
-    return {
-        "practices": data.load_practices(),
-        "population": data.load_population(),
-        "activity": data.load_activity(),
-        "prices": data.load_prices(),
-        "prescribing": data.load_prescribing(),
-        "list_sizes": data.load_list_sizes(),
-    }
+    return data.load_tables(*data.BUDGET_TABLES)
 
 
 @functools.lru_cache(maxsize=1)
