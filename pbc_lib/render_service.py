@@ -146,6 +146,19 @@ def serve(address: str, authkey: bytes, threads: int = 2) -> None:
 
 
 # --- Starting it (from pbc_lib.hosting) ----------------------------------------------------------
+def wait_for_socket(service: Any, failure: str, timeout_s: float = START_TIMEOUT_S) -> None:
+    """Wait until a helper process started by ``service`` (with ``.process``, ``.address`` and
+    ``.stop()``) has made its Unix socket; stop it and raise ``failure`` if it exits first or
+    takes longer than ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not os.path.exists(service.address):
+        if service.process.poll() is not None or time.monotonic() > deadline:
+            service.stop()
+            raise RuntimeError(failure)
+        time.sleep(0.05)
+    time.sleep(0.05)  # the socket file exists just before listen() returns
+
+
 def end_with_parent() -> None:
     """In a child process before it runs (``preexec_fn``): ask Linux to send it SIGTERM when the
     process that started it dies, so a server killed outright leaves no helper behind
@@ -173,13 +186,7 @@ class Service:
             stdout=subprocess.DEVNULL,
             preexec_fn=end_with_parent,
         )
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not os.path.exists(self.address):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("The chart render service did not start.")
-            time.sleep(0.05)
-        time.sleep(0.05)  # the socket file exists just before listen() returns
+        wait_for_socket(self, "The chart render service did not start.")
 
     def environ(self) -> dict[str, str]:
         """The variables a kernel needs to reach the service."""

@@ -15,6 +15,7 @@ inside ``with output:`` reaches the user as a traceback in Voilà (``shared/tech
 
 from __future__ import annotations
 
+import base64
 import functools
 import html
 import logging
@@ -204,6 +205,20 @@ def parse_financial_year(text: str) -> int:
 
 
 # --- HTML pieces ---------------------------------------------------------------------------------
+def data_link(content: str | bytes, filename: str, mime: str, label: str) -> str:
+    """An ``<a download>`` link carrying ``content`` as a base64 ``data:`` URI (nothing stored on
+    the server). Text is sent as UTF-8 and says so; bytes (a zip, a spreadsheet) go as they are."""
+    if isinstance(content, str):
+        payload, charset = content.encode("utf-8"), ";charset=utf-8"
+    else:
+        payload, charset = content, ""
+    encoded = base64.b64encode(payload).decode("ascii")
+    return (
+        f'<a class="pbc-download" download="{html.escape(filename)}" '
+        f'href="data:{mime}{charset};base64,{encoded}">{html.escape(label)}</a>'
+    )
+
+
 def source_caption(text: str) -> str:
     """HTML for a source line under a table or chart: ``<p class="pbc-source">Source: …</p>``."""
     text = str(text).strip()

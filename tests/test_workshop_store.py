@@ -66,13 +66,18 @@ KEY_RE = re.compile(rf"^[{CODE_ALPHABET}]{{4}}-[{CODE_ALPHABET}]{{4}}-[{CODE_ALP
 # ------------------------------------------------------------------------------------------
 
 
+def _unavailable(exc: Exception, what: str) -> None:
+    """No PostgreSQL here: a failure in CI (``CI`` set), a skip on a developer's machine."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} required in CI: {exc}")
+    pytest.skip(str(exc))
+
+
 def _postgres_or_skip() -> pg_server.PostgresServer:
     try:
         return pg_server.get_server()
     except pg_server.PostgresUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI: {exc}")
-        pytest.skip(str(exc))
+        _unavailable(exc, "PostgreSQL is")
 
 
 @pytest.fixture(scope="session")
@@ -1208,9 +1213,7 @@ def test_postgres_server_crash_loses_no_committed_submission(tmp_path: Path) -> 
     try:
         server = pg_server.start_throwaway()
     except pg_server.PostgresUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL server binaries are required in CI: {exc}")
-        pytest.skip(str(exc))
+        _unavailable(exc, "PostgreSQL server binaries are")
     writer = None
     try:
         url = server.create_database()

@@ -35,7 +35,6 @@ also written there.
 
 from __future__ import annotations
 
-import base64
 import html
 import io
 import logging
@@ -53,8 +52,19 @@ import pandas as pd
 
 from pbc_lib import charts
 from pbc_lib.apps.base import App
-from pbc_lib.ui import ChartView, ErrorPanel, gbp, guard, number, pct, source_caption, table_html
+from pbc_lib.ui import (
+    ChartView,
+    ErrorPanel,
+    data_link,
+    gbp,
+    guard,
+    number,
+    pct,
+    source_caption,
+    table_html,
+)
 from pbc_lib.workshop import engine
+from pbc_lib.workshop.store import display_name
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +89,8 @@ DISCUSSION_QUESTIONS = (
     "in the year a high-cost patient arrived?",
     "What did freed-up resources buy, and who benefited: the practices, the patients on the "
     "waiting list, or the PCT?",
-    "The admitted 18-week standard was 90%. What did the teams that met it do differently, and at "
-    "what cost?",
+    f"The admitted 18-week standard was {engine.RTT_STANDARD_TEXT}. What did the teams that met "
+    "it do differently, and at what cost?",
     "If you ran your cluster for real next year, what would you change first?",
 )
 CSS = """<style>
@@ -137,23 +147,12 @@ def make_ticker(seconds: float, description: str) -> widgets.Play:
     return ticker
 
 
-def data_link(payload: bytes, filename: str, mime: str, label: str) -> str:
-    """An ``<a download>`` link carrying ``payload`` as a base64 ``data:`` URI (nothing stored)."""
-    encoded = base64.b64encode(payload).decode("ascii")
-    return (
-        f'<a class="pbc-download" download="{html.escape(filename)}" '
-        f'href="data:{mime};base64,{encoded}">{html.escape(label)}</a>'
-    )
-
-
 def note_html(text: str, cls: str = "pbc-ws-note") -> str:
     """A paragraph of plain text (escaped) in a styled box."""
     return f'<p class="{cls}">{html.escape(text)}</p>'
 
 
-def escape(value: object) -> str:
-    """HTML-escape a name or any free text before it goes into a page."""
-    return html.escape("" if value is None else " ".join(str(value).split()), quote=True)
+escape = display_name  # names and free text, escaped (whitespace collapsed) before display
 
 
 def decision_label(key: str, value: Any) -> str:
@@ -224,7 +223,7 @@ def played_text(outcome: Mapping[str, Any], row: Mapping[str, Any] | None = None
 
 def net_cost(outcome: Mapping[str, Any]) -> float:
     """The decisions' net cost in an outcome: their cost less what the PCT paid above the
-    £6,000 stop-loss, which matches the stop-loss top-slice (so a stop-loss nets to £0)."""
+    stop-loss (£6,000), which matches the stop-loss top-slice (so a stop-loss nets to £0)."""
     if "net_decision_cost_gbp" in outcome:
         return float(outcome["net_decision_cost_gbp"])
     costs = outcome.get("costs") or {}
@@ -410,7 +409,8 @@ def debrief_charts(frame: pd.DataFrame) -> dict[str, tuple[alt.TopLevelMixin, pd
         team_rounds_chart(
             frame, "bought_gbp", value_title="Freed-up resources spent this year (£)",
             value_format="$,.0f", title="Freed-up resources and what they bought",
-            subtitle="Spent the year after an underspend (the practices keep 70% of it)",
+            subtitle=("Spent the year after an underspend (the practices keep "
+                      f"{engine.SAVINGS_SHARE_TEXT} of it)"),
             what="freed-up resources spent", fmt=gbp, shape="bought",
             shape_title="What they bought",
         ),
@@ -446,9 +446,10 @@ def debrief_charts(frame: pd.DataFrame) -> dict[str, tuple[alt.TopLevelMixin, pd
         team_rounds_chart(
             frame, "rtt_within_18_weeks",
             value_title="Admitted patients treated within 18 weeks (%)", value_format=".0%",
-            title="18-week performance", subtitle="The admitted standard was 90%",
+            title="18-week performance",
+            subtitle=f"The admitted standard was {engine.RTT_STANDARD_TEXT}",
             what="the share of admitted patients treated within 18 weeks", fmt=lambda v: pct(v),
-            rule=0.9, rule_label="90% standard",
+            rule=engine.RTT_STANDARD, rule_label=f"{engine.RTT_STANDARD_TEXT} standard",
         ),
         *table(
             {"rtt_within_18_weeks": "Within 18 weeks (admitted)"},
@@ -482,8 +483,9 @@ def debrief_charts(frame: pd.DataFrame) -> dict[str, tuple[alt.TopLevelMixin, pd
 
 NET_COST = "Net cost of decisions (£)"
 NET_COST_NOTE = (
-    "Net cost: what the decisions cost the budget less what the PCT paid above the £6,000 "
-    "stop-loss. That payment matches the stop-loss top-slice, so a stop-loss nets to £0 here; "
+    "Net cost: what the decisions cost the budget less what the PCT paid above the "
+    f"{engine.STOP_LOSS_TEXT} stop-loss. That payment matches the stop-loss top-slice, so a "
+    "stop-loss nets to £0 here; "
     "its effect is on the risk carried (the Risk taken chart). A team that did not submit kept "
     "the decisions it last submitted, or the defaults if it never submitted."
 )

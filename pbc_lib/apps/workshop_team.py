@@ -99,7 +99,8 @@ def _cost_text(key: str, costs: dict[str, float], freed_up: float) -> str:
         top_slice = costs.get("risk_share", 0.0)
         if top_slice > 0:
             return (
-                f"Top-slice {gbp(top_slice)}, offset by the PCT paying costs above £6,000 "
+                f"Top-slice {gbp(top_slice)}, offset by the PCT paying costs above "
+                f"{engine.STOP_LOSS_TEXT} "
                 "(the same amount expected): net cost £0"
             )
         return "No cost"
@@ -615,7 +616,7 @@ class TeamApp(App):
         top_slice = self.costs["risk_share"]
         offset = (
             f" The stop-loss top-slice of {gbp(top_slice)} is offset by the PCT paying costs "
-            "above £6,000, so it adds nothing here."
+            f"above {engine.STOP_LOSS_TEXT}, so it adds nothing here."
             if top_slice > 0
             else ""
         )
@@ -706,7 +707,8 @@ class TeamApp(App):
                 ("Chance of overspending if nothing changes",
                  pct(risk["chance_of_overspend_if_no_change"], 0)),
                 ("A 1-in-20 bad year could add (own risk)", gbp(risk["own_risk_carried_gbp"])),
-                ("Stop-loss top-slice, offset by the PCT paying costs above £6,000",
+                ("Stop-loss top-slice, offset by the PCT paying costs above "
+                 f"{engine.STOP_LOSS_TEXT}",
                  gbp(risk["stop_loss_top_slice_gbp"])),
             ],
             columns=["Item", "Value"],
@@ -866,7 +868,8 @@ class TeamApp(App):
                 ("Freed-up resources the practices keep", gbp(s["freed_up_gbp"])),
                 ("Emergency admissions per 1,000", number(s["emergency_per_1000"], 1)),
                 ("Treated within 18 weeks (admitted)", pct(s["rtt_within_18_weeks"])),
-                ("Clusters meeting the 90% standard", number(s["teams_meeting_rtt_standard"])),
+                (f"Clusters meeting the {engine.RTT_STANDARD_TEXT} standard",
+                 number(s["teams_meeting_rtt_standard"])),
                 ("Clusters in a risk share", number(s["teams_in_risk_share"])),
             ]
             caption = f"The PCT's view, round {rnd} ({s['year']})"

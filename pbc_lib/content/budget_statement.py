@@ -8,7 +8,6 @@ so nothing is written on the server and nothing is fetched from elsewhere.
 
 from __future__ import annotations
 
-import base64
 import csv
 import html
 import io
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from pbc_lib.ui import gbp, number, pct, table_html
+from pbc_lib.ui import data_link, gbp, number, pct, table_html  # noqa: F401 (data_link: the app imports it from here)
 
 PCT_NAME = "Wyndmoor PCT"
 YEAR = "2007/08"
@@ -187,10 +186,3 @@ def to_html(statement: Statement) -> str:
     )
 
 
-def data_link(text: str, filename: str, mime: str, label: str) -> str:
-    """An ``<a download>`` link carrying ``text`` as a base64 ``data:`` URI (nothing stored)."""
-    payload = base64.b64encode(text.encode("utf-8")).decode("ascii")
-    return (
-        f'<a class="pbc-download" download="{html.escape(filename)}" '
-        f'href="data:{mime};charset=utf-8;base64,{payload}">{html.escape(label)}</a>'
-    )

@@ -51,7 +51,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pbc_lib.render_service import end_with_parent
+from pbc_lib.render_service import end_with_parent, wait_for_socket
 
 SOCKET_ENV = "PBC_FORK_SOCKET"
 PROVISIONER_NAME = "pbc-fork"
@@ -115,16 +115,23 @@ def _send(conn: socket.socket, message: dict[str, Any]) -> None:
         pass
 
 
-def _read_request(conn: socket.socket) -> dict[str, Any]:
-    conn.settimeout(10)
+def _read_line(conn: socket.socket, closed: str, limit: int | None = None) -> bytes:
+    """Bytes from ``conn`` up to and including a newline (``closed``: the error if it closes
+    first; ``limit``: the most bytes accepted)."""
     buffer = b""
     while not buffer.endswith(b"\n"):
         chunk = conn.recv(65536)
         if not chunk:
-            raise ConnectionError("closed before a request")
+            raise ConnectionError(closed)
         buffer += chunk
-        if len(buffer) > MAX_REQUEST_BYTES:
+        if limit is not None and len(buffer) > limit:
             raise ValueError("request too large")
+    return buffer
+
+
+def _read_request(conn: socket.socket) -> dict[str, Any]:
+    conn.settimeout(10)
+    buffer = _read_line(conn, "closed before a request", MAX_REQUEST_BYTES)
     conn.settimeout(None)
     request = json.loads(buffer)
     if not (isinstance(request.get("argv"), list) and isinstance(request.get("env"), dict)
@@ -288,13 +295,7 @@ class Service:
             [sys.executable, "-m", "pbc_lib.hosting.forkserver", self.address], env=env,
             stdout=subprocess.DEVNULL, preexec_fn=end_with_parent,
         )
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not os.path.exists(self.address):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("The kernel fork server did not start.")
-            time.sleep(0.05)
-        time.sleep(0.05)  # the socket file exists just before listen() returns
+        wait_for_socket(self, "The kernel fork server did not start.", START_TIMEOUT_S)
 
     def environ(self) -> dict[str, str]:
         """What the Voilà server needs to reach it."""
@@ -419,13 +420,7 @@ def request_kernel(address: str, argv: list[str], env: dict[str, str], cwd: str)
     conn.settimeout(30)
     conn.connect(address)
     conn.sendall(json.dumps({"argv": argv, "env": env, "cwd": cwd}).encode() + b"\n")
-    buffer = b""
-    while not buffer.endswith(b"\n"):
-        chunk = conn.recv(4096)
-        if not chunk:
-            raise ConnectionError("the fork server closed the connection")
-        buffer += chunk
-    reply = json.loads(buffer)
+    reply = json.loads(_read_line(conn, "the fork server closed the connection"))
     if "pid" not in reply:
         conn.close()
         raise RuntimeError(reply.get("error", "the fork server refused"))

@@ -214,6 +214,11 @@ RISK_SHARES = {
     "pool_and_stop_loss": "Risk share and stop-loss",
 }
 STOP_LOSS_GBP = budget_risk.STOP_LOSS_1994_GBP  # [V] £6,000 a patient a year (SI 1994/640)
+# The same figures as the apps' words put them ("90%", "70%", "£6,000").
+RTT_STANDARD = waiting_list.ADMITTED_STANDARD  # [V] 90% of admitted pathways within 18 weeks
+RTT_STANDARD_TEXT = pct(RTT_STANDARD, 0)
+SAVINGS_SHARE_TEXT = pct(SAVINGS_SHARE, 0)
+STOP_LOSS_TEXT = gbp(STOP_LOSS_GBP)
 RISK_SCOPE = "all_hospital"  # the budget covers all hospital care, so the variance model does
 BAD_YEAR_Z = 1.6448536269514722  # [D] 95th percentile of the standard normal: a 1-in-20 bad year
 
@@ -684,15 +689,9 @@ def _activity_base(locality: str | None) -> dict[str, float]:
     return out
 
 
-HOSPITAL_PODS = (
-    "op_first",
-    "op_follow_up",
-    "elective_inpatient",
-    "day_case",
-    "non_elective",
-    "ae_attendance",
-)
-PLANNED_PODS = ("op_first", "op_follow_up", "elective_inpatient", "day_case")
+# Hospital points of delivery in the budget statement's order, and the planned (priced) ones.
+HOSPITAL_PODS = tuple(pod for pod in budgets.COMPONENTS if pod != "prescribing")
+PLANNED_PODS = demand.PRICED_STEPS
 
 
 def _expected(locality: str | None, year: str) -> dict:
@@ -1500,12 +1499,7 @@ def replay(scenario: Scenario, locality: str, decisions_by_round: list[dict]) ->
 # --------------------------------------------------------------------------------------------
 PACK_MEASURES = {  # point of delivery -> words (per 1,000 registered patients a year)
     "gp_referral": "GP referrals",
-    "op_first": "First outpatient attendances",
-    "op_follow_up": "Outpatient follow-ups",
-    "elective_inpatient": "Elective inpatient admissions",
-    "day_case": "Day cases",
-    "non_elective": "Emergency admissions",
-    "ae_attendance": "A&E attendances",
+    **{pod: budgets.COMPONENTS[pod] for pod in HOSPITAL_PODS},
 }
 LAST_ROUND_KEYS = (
     "round",
